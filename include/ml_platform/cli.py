@@ -1,0 +1,126 @@
+"""`ml-platform` command line: demo data, imports of real files, single ingests and the run summary."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date, timedelta
+
+from ml_platform.lake import as_date
+
+
+def _days(end: date, count: int) -> list[date]:
+    return [end - timedelta(days=offset) for offset in range(count - 1, -1, -1)]
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from ml_platform.datasets.scenario import load_demo_config
+    from ml_platform.ingest import GROUP_TABLES, ingest_group
+    from ml_platform.settings import Settings
+
+    settings = Settings.from_env()
+    demo = load_demo_config()
+    days = _days(as_date(args.end), args.days or demo.days)
+    groups = args.group or list(GROUP_TABLES)
+    print(f"Generating demo data for {days[0]} .. {days[-1]} ({len(days)} days) into {settings.lake_uri}")
+    for index, day in enumerate(days, 1):
+        rows = {g: sum(p["rows"] for p in ingest_group(g, day, settings, "demo", demo)["partitions"]) for g in groups}
+        print(
+            f"  [{index:>2}/{len(days)}] {day}: " + ", ".join(f"{g} {n:,} rows" for g, n in rows.items()),
+            flush=True,
+        )
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from ml_platform.ingest import ingest_group
+    from ml_platform.settings import Settings
+
+    record = ingest_group(args.group, args.date, Settings.from_env(), args.source)
+    for partition in record["partitions"]:
+        print(f"{partition['dataset']}/dt={partition['dt']}: {partition['rows']} rows -> {partition['uri']}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from ml_platform.datasets.importer import import_file
+    from ml_platform.lake import Lake
+    from ml_platform.settings import Settings
+
+    settings = Settings.from_env()
+    try:
+        result = import_file(
+            args.file,
+            args.dataset,
+            args.start,
+            args.end,
+            Lake.at(settings.lake_uri),
+            date_column=args.date_column,
+            seed=settings.seed,
+        )
+    except (ValueError, FileNotFoundError, KeyError) as error:
+        print(f"import failed: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(result.lines()))
+    return 0
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from ml_platform.settings import Settings
+    from ml_platform.summary import build_summary
+
+    markdown, _ = build_summary(Settings.from_env().reports_uri, args.date)
+    print(markdown)
+    return 0
+
+
+def cmd_env_table(_: argparse.Namespace) -> int:
+    from ml_platform.settings import env_table_markdown
+
+    print(env_table_markdown())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ml-platform", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    today = date.today().isoformat()
+
+    demo = sub.add_parser("demo-data", help="generate demo partitions for the days up to --end")
+    demo.add_argument("--end", default=today, help="last date (default: today)")
+    demo.add_argument("--days", type=int, default=None, help="how many days (default: demo.yaml)")
+    demo.add_argument("--group", action="append", help="only these groups (churn, fraud, support)")
+    demo.set_defaults(func=cmd_demo_data)
+
+    ingest = sub.add_parser("ingest", help="land one group's partitions for one date")
+    ingest.add_argument("group")
+    ingest.add_argument("--date", default=today)
+    ingest.add_argument("--source", choices=("demo", "landing"), default=None)
+    ingest.set_defaults(func=cmd_ingest)
+
+    imp = sub.add_parser("import-data", help="import a CSV/Parquet file into lake partitions")
+    imp.add_argument("--dataset", required=True, help="schema to coerce to (churn, fraud)")
+    imp.add_argument("--file", required=True)
+    imp.add_argument("--start", required=True, help="first date (YYYY-MM-DD)")
+    imp.add_argument("--end", required=True, help="last date (YYYY-MM-DD)")
+    imp.add_argument("--date-column", default=None, help="split by this column instead of dealing rows out")
+    imp.set_defaults(func=cmd_import)
+
+    summary = sub.add_parser("summary", help="print and store the run summary of a date")
+    summary.add_argument("--date", default=today)
+    summary.set_defaults(func=cmd_summary)
+
+    env = sub.add_parser("env-table", help="print the environment-variable table of the README")
+    env.set_defaults(func=cmd_env_table)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,174 @@
+"""The date-partitioned Parquet lake: `<dataset>/dt=YYYY-MM-DD/part-00000.parquet` on disk or S3.
+
+A partition is one Parquet object that carries its own metadata (source, generator facts, content hash) in
+the file's key-value metadata, so data and description are replaced together in one atomic write.
+Rejected partitions move to `_quarantine/<dataset>/dt=D/<stamp>/` beside a `reason.json`; nothing in the
+lake is ever deleted outright.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ml_platform.storage import ObjectStore, open_store
+
+PART_FILE = "part-00000.parquet"
+QUARANTINE = "_quarantine"
+_META_KEY = b"ml_platform"
+_DT = re.compile(r"^(?P<dataset>[^/]+)/dt=(?P<dt>\d{4}-\d{2}-\d{2})/" + re.escape(PART_FILE) + "$")
+
+
+class PartitionMissing(LookupError):
+    """A partition that a step needs has not landed (or was quarantined)."""
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    dataset: str
+    dt: date
+    rows: int
+    content_hash: str
+    uri: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "dt": self.dt.isoformat(),
+            "rows": self.rows,
+            "content_hash": self.content_hash,
+            "uri": self.uri,
+        }
+
+
+def content_hash(df: pd.DataFrame) -> str:
+    """A hash of the values and column names, independent of Parquet encoding details."""
+    digest = hashlib.sha256(",".join(map(str, df.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def as_date(value: date | datetime | str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])
+
+
+def partition_key(dataset: str, dt: date | str) -> str:
+    return f"{dataset}/dt={as_date(dt).isoformat()}/{PART_FILE}"
+
+
+class Lake:
+    def __init__(self, store: ObjectStore):
+        self.store = store
+
+    @classmethod
+    def at(cls, uri: str) -> Lake:
+        return cls(open_store(uri))
+
+    # -- writing ---------------------------------------------------------------------------------------
+    def write(
+        self, dataset: str, dt: date | str, df: pd.DataFrame, meta: dict[str, Any] | None = None
+    ) -> PartitionInfo:
+        """Replace exactly one date's partition (idempotent: same input, same bytes, same hash)."""
+        dt = as_date(dt)
+        frame = df.reset_index(drop=True)
+        digest = content_hash(frame)
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        record = {
+            "dataset": dataset,
+            "dt": dt.isoformat(),
+            "rows": len(frame),
+            "content_hash": digest,
+            **(meta or {}),
+        }
+        schema_meta = dict(table.schema.metadata or {})
+        schema_meta[_META_KEY] = json.dumps(record, default=str).encode()
+        buffer = io.BytesIO()
+        pq.write_table(table.replace_schema_metadata(schema_meta), buffer, compression="zstd")
+        key = partition_key(dataset, dt)
+        self.store.put(key, buffer.getvalue())
+        return PartitionInfo(dataset, dt, len(frame), digest, self.store.url(key))
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def exists(self, dataset: str, dt: date | str) -> bool:
+        return self.store.exists(partition_key(dataset, dt))
+
+    def _table(self, dataset: str, dt: date | str) -> pa.Table:
+        try:
+            raw = self.store.get(partition_key(dataset, dt))
+        except KeyError:
+            raise PartitionMissing(f"partition {dataset}/dt={as_date(dt)} has not landed in {self.store.uri}") from None
+        return pq.read_table(io.BytesIO(raw))
+
+    def read(self, dataset: str, dt: date | str) -> pd.DataFrame:
+        return self._table(dataset, dt).to_pandas()
+
+    def metadata(self, dataset: str, dt: date | str) -> dict[str, Any]:
+        raw = (self._table(dataset, dt).schema.metadata or {}).get(_META_KEY, b"{}")
+        return json.loads(raw)
+
+    def info(self, dataset: str, dt: date | str) -> PartitionInfo:
+        meta = self.metadata(dataset, dt)
+        key = partition_key(dataset, dt)
+        return PartitionInfo(dataset, as_date(dt), int(meta["rows"]), meta["content_hash"], self.store.url(key))
+
+    def dates(self, dataset: str, start: date | str | None = None, end: date | str | None = None) -> list[date]:
+        """Landed partition dates of a dataset, inclusive of both ends when given."""
+        found = []
+        for key in self.store.list(f"{dataset}/dt="):
+            match = _DT.match(key)
+            if match and match["dataset"] == dataset:
+                found.append(date.fromisoformat(match["dt"]))
+        lo = as_date(start) if start else date.min
+        hi = as_date(end) if end else date.max
+        return sorted(d for d in found if lo <= d <= hi)
+
+    def read_window(
+        self, dataset: str, start: date | str, end: date | str, *, require_all: bool = False
+    ) -> pd.DataFrame:
+        """All partitions in [start, end] stacked, with a `dt` column; optionally insist on no gaps."""
+        start, end = as_date(start), as_date(end)
+        landed = self.dates(dataset, start, end)
+        if require_all:
+            wanted = pd.date_range(start, end, freq="D").date
+            missing = sorted(set(wanted) - set(landed))
+            if missing:
+                raise PartitionMissing(f"{dataset}: missing partitions {[d.isoformat() for d in missing]}")
+        if not landed:
+            raise PartitionMissing(f"{dataset}: no partitions between {start} and {end} in {self.store.uri}")
+        frames = [self.read(dataset, d).assign(dt=d) for d in landed]
+        return pd.concat(frames, ignore_index=True)
+
+    # -- quarantine ------------------------------------------------------------------------------------
+    def quarantine(self, dataset: str, dt: date | str, reason: dict[str, Any]) -> str:
+        """Move a partition aside with the reason it was rejected; returns the quarantine folder key."""
+        dt = as_date(dt)
+        source = partition_key(dataset, dt)
+        if not self.store.exists(source):
+            raise PartitionMissing(f"cannot quarantine {dataset}/dt={dt}: it is not in the lake")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        folder = f"{QUARANTINE}/{dataset}/dt={dt.isoformat()}/{stamp}"
+        record = {"dataset": dataset, "dt": dt.isoformat(), "quarantined_at": stamp, **reason}
+        # Copy and record first, delete last: a crash in between leaves a duplicate, never a loss.
+        self.store.copy(source, f"{folder}/{PART_FILE}")
+        self.store.put(f"{folder}/reason.json", json.dumps(record, indent=2, default=str).encode())
+        self.store.delete(source)
+        return folder
+
+    def quarantined(self, dataset: str) -> list[dict[str, Any]]:
+        keys = self.store.list(f"{QUARANTINE}/{dataset}/")
+        return [
+            json.loads(self.store.get(k)) | {"folder": k.rsplit("/", 1)[0]} for k in keys if k.endswith("/reason.json")
+        ]

@@ -1,0 +1,111 @@
+"""A throwaway embedded Airflow (SQLite metadata DB, LocalExecutor) running this repo's real DAGs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class EmbeddedAirflow:
+    home: Path
+    env: dict[str, str]
+
+    def cli(self, *args: str, timeout: int = 600, check: bool = True) -> subprocess.CompletedProcess:
+        done = subprocess.run(
+            [str(BIN / "airflow"), *args], env=self.env, capture_output=True, text=True, timeout=timeout, cwd=REPO
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(
+                f"airflow {' '.join(args)} failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
+            )
+        return done
+
+    def runs(self, dag_id: str) -> list[dict]:
+        out = self.cli("dags", "list-runs", dag_id, "-o", "json").stdout
+        # Warnings may precede the JSON on stdout; the payload is the line that is a JSON list.
+        payload = [line for line in out.splitlines() if line.startswith(("[{", "[]"))]
+        return json.loads(payload[-1]) if payload else []
+
+
+def airflow_env(root: Path, port: int) -> dict[str, str]:
+    home = root / "airflow"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
+    return base | {
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "PLATFORM_ROOT": str(REPO),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
+        "LAKE_URI": str(root / "lake"),
+        "REPORTS_URI": str(root / "reports"),
+        "LANDING_URI": str(root / "landing"),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+        "MLFLOW_ARTIFACTS_URI": str(root / "mlflow-artifacts"),
+        "VECTOR_STORE_URI": str(root / "vectors"),
+        "DEMO_SCALE": "0.1",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+    }
+
+
+@pytest.fixture(scope="session")
+def embedded_airflow(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedAirflow:
+    root = tmp_path_factory.mktemp("platform")
+    airflow = EmbeddedAirflow(root / "airflow", airflow_env(root, free_port()))
+    airflow.home.mkdir(parents=True)
+    airflow.cli("db", "migrate")
+    return airflow
+
+
+@pytest.fixture(scope="session")
+def running_airflow(embedded_airflow: EmbeddedAirflow) -> Iterator[EmbeddedAirflow]:
+    """`airflow standalone` (scheduler, DAG processor, API server, triggerer) on a free loopback port."""
+    log = (embedded_airflow.home / "standalone.log").open("w")
+    process = subprocess.Popen(
+        [str(BIN / "airflow"), "standalone"],
+        env=embedded_airflow.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while "ingest_daily" not in embedded_airflow.cli("dags", "list", check=False).stdout:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise AssertionError(
+                    "Airflow did not come up:\n" + (embedded_airflow.home / "standalone.log").read_text()[-4000:]
+                )
+            time.sleep(3)
+        yield embedded_airflow
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()

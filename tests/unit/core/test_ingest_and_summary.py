@@ -1,0 +1,101 @@
+"""Ingestion of a day (demo and landing sources) and the summary rebuilt from what steps recorded."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from ml_platform.catalog import GROUP_TABLES, load_ingest_config
+from ml_platform.datasets.scenario import load_demo_config
+from ml_platform.ingest import ingest_group
+from ml_platform.lake import Lake, PartitionMissing
+from ml_platform.reports import Reports
+from ml_platform.settings import Settings
+from ml_platform.summary import build_summary, markdown_table
+
+DAY = date(2026, 11, 20)
+
+
+def test_ingest_config_names_a_source_for_every_group() -> None:
+    config = load_ingest_config()
+    assert set(config.sources) == set(GROUP_TABLES)
+    assert config.schedule.count(" ") == 4
+
+
+@pytest.mark.parametrize("group", list(GROUP_TABLES))
+def test_demo_ingest_lands_every_table_of_the_group_and_records_it(group: str, settings: Settings) -> None:
+    record = ingest_group(group, DAY, settings, "demo")
+    lake = Lake.at(settings.lake_uri)
+    assert [p["dataset"] for p in record["partitions"]] == list(GROUP_TABLES[group])
+    for partition in record["partitions"]:
+        assert lake.exists(partition["dataset"], DAY)
+        assert partition["rows"] == len(lake.read(partition["dataset"], DAY)) > 0
+    stored = Reports.at(settings.reports_uri).read_json("ingest", DAY, group)
+    assert stored["partitions"] == record["partitions"]
+
+
+def test_rerunning_a_date_is_idempotent_and_touches_no_other_date(settings: Settings) -> None:
+    lake = Lake.at(settings.lake_uri)
+    first = ingest_group("churn", DAY, settings, "demo")
+    other = ingest_group("churn", date(2026, 11, 21), settings, "demo")
+    again = ingest_group("churn", DAY, settings, "demo")
+    assert again["partitions"][0]["content_hash"] == first["partitions"][0]["content_hash"]
+    assert lake.info("churn", date(2026, 11, 21)).content_hash == other["partitions"][0]["content_hash"]
+    assert lake.dates("churn") == [DAY, date(2026, 11, 21)]
+
+
+def test_scenario_bad_data_is_injected_and_recorded(settings: Settings, monkeypatch) -> None:
+    monkeypatch.setenv("DEMO_BAD_DATA", f"churn:{DAY}:duplicate_ids")
+    record = ingest_group("churn", DAY, settings, "demo", load_demo_config(latest=DAY))
+    frame = Lake.at(settings.lake_uri).read("churn", DAY)
+    assert not frame["customerID"].is_unique
+    assert record["partitions"][0]["meta"]["injected_bad_data"] == ["duplicate_ids"]
+    assert record["summary"]["rows"][0]["bad_data"] == "duplicate_ids"
+
+
+def test_landing_source_reads_and_types_dropped_files(settings: Settings, tmp_path) -> None:
+    ingest_group("churn", DAY, settings, "demo")
+    clean = Lake.at(settings.lake_uri).read("churn", DAY)
+    landing = tmp_path / "landing" / "churn"
+    landing.mkdir(parents=True)
+    clean.astype(str).replace("nan", "").to_csv(landing / f"{DAY}.csv", index=False)
+    record = ingest_group("churn", DAY, settings, "landing")
+    landed = Lake.at(settings.lake_uri).read("churn", DAY)
+    assert record["source"] == "landing"
+    pd.testing.assert_frame_equal(landed, clean, check_dtype=False)
+
+
+def test_landing_source_without_a_file_names_what_it_expected(settings: Settings) -> None:
+    with pytest.raises(PartitionMissing, match=r"no landing file for fraud on 2026-11-20: expected .*fraud/2026-11-20"):
+        ingest_group("fraud", DAY, settings, "landing")
+
+
+def test_summary_is_rebuilt_from_records_and_stored_as_markdown_and_json(settings: Settings) -> None:
+    for group in GROUP_TABLES:
+        ingest_group(group, DAY, settings, "demo")
+    markdown, payload = build_summary(settings.reports_uri, DAY)
+    assert f"# Nightly run summary for {DAY}" in markdown
+    assert "## Ingestion" in markdown
+    tables = [row["table"] for row in payload["sections"]["Ingestion"]]
+    assert tables == ["churn", "fraud", "support_kb", "support_qa", "support_eval", "support_chats"]
+    churn = payload["sections"]["Ingestion"][0]
+    assert 0.05 < churn["label_rate"] < 0.6 and churn["best_auc"] > 0.7
+    stored = Reports.at(settings.reports_uri)
+    assert stored.store.get(f"summary/{DAY}/summary.md").decode() in markdown
+
+
+def test_summary_of_a_day_without_records_says_so(settings: Settings) -> None:
+    markdown, payload = build_summary(settings.reports_uri, DAY)
+    assert "No step has recorded anything" in markdown and payload["sections"] == {}
+
+
+def test_markdown_table_aligns_columns() -> None:
+    table = markdown_table([{"a": 1, "b": 0.123456}, {"a": 22, "c": None}])
+    assert table.splitlines() == [
+        "| a  | b      | c |",
+        "| -- | ------ | - |",
+        "| 1  | 0.1235 | - |",
+        "| 22 | -      | - |",
+    ]

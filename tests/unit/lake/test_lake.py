@@ -1,0 +1,122 @@
+"""The lake contract, run against local disk and the S3 protocol (moto server over HTTP)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from ml_platform.lake import Lake, PartitionMissing, content_hash, partition_key
+from ml_platform.storage import LocalStore, open_store
+
+
+def frame(n: int, offset: int = 0) -> pd.DataFrame:
+    return pd.DataFrame({"id": [f"r{i + offset}" for i in range(n)], "value": [float(i) for i in range(n)]})
+
+
+@pytest.fixture
+def lake(store_uri: str) -> Lake:
+    return Lake.at(store_uri)
+
+
+def test_write_then_read_round_trips_rows_and_metadata(lake: Lake) -> None:
+    info = lake.write("churn", date(2026, 11, 1), frame(5), {"source": "demo", "oracle_roc_auc": 0.8})
+    assert info.rows == 5
+    pd.testing.assert_frame_equal(lake.read("churn", "2026-11-01"), frame(5))
+    meta = lake.metadata("churn", date(2026, 11, 1))
+    assert meta["source"] == "demo" and meta["oracle_roc_auc"] == 0.8
+    assert meta["content_hash"] == info.content_hash == content_hash(frame(5))
+
+
+def test_rewriting_a_date_replaces_exactly_that_date(lake: Lake) -> None:
+    lake.write("churn", "2026-11-01", frame(5))
+    lake.write("churn", "2026-11-02", frame(3))
+    lake.write("churn", "2026-11-01", frame(2, offset=100))
+    assert lake.read("churn", "2026-11-01")["id"].tolist() == ["r100", "r101"]
+    assert len(lake.read("churn", "2026-11-02")) == 3
+    assert lake.dates("churn") == [date(2026, 11, 1), date(2026, 11, 2)]
+
+
+def test_same_input_gives_same_hash_and_idempotent_rewrite(lake: Lake) -> None:
+    first = lake.write("fraud", "2026-11-01", frame(10))
+    second = lake.write("fraud", "2026-11-01", frame(10))
+    assert first.content_hash == second.content_hash
+    assert lake.dates("fraud") == [date(2026, 11, 1)]
+
+
+def test_dates_filter_by_range_and_dataset(lake: Lake) -> None:
+    for day in range(1, 6):
+        lake.write("churn", date(2026, 11, day), frame(1))
+    lake.write("churn_extra", date(2026, 11, 9), frame(1))
+    assert lake.dates("churn", "2026-11-02", "2026-11-04") == [date(2026, 11, d) for d in (2, 3, 4)]
+    assert lake.dates("churn", start="2026-11-04") == [date(2026, 11, 4), date(2026, 11, 5)]
+    assert lake.dates("nothing") == []
+
+
+def test_read_window_stacks_partitions_with_dt_and_can_insist_on_no_gaps(lake: Lake) -> None:
+    lake.write("churn", "2026-11-01", frame(2))
+    lake.write("churn", "2026-11-03", frame(3))
+    window = lake.read_window("churn", "2026-11-01", "2026-11-03")
+    assert len(window) == 5
+    assert sorted(set(window["dt"])) == [date(2026, 11, 1), date(2026, 11, 3)]
+    with pytest.raises(PartitionMissing, match="2026-11-02"):
+        lake.read_window("churn", "2026-11-01", "2026-11-03", require_all=True)
+    with pytest.raises(PartitionMissing, match="no partitions"):
+        lake.read_window("churn", "2025-01-01", "2025-01-02")
+
+
+def test_missing_partition_error_names_dataset_and_date(lake: Lake) -> None:
+    with pytest.raises(PartitionMissing, match=r"churn/dt=2026-11-07"):
+        lake.read("churn", "2026-11-07")
+
+
+def test_quarantine_moves_partition_aside_with_reason_and_keeps_the_bytes(lake: Lake) -> None:
+    lake.write("churn", "2026-11-01", frame(4))
+    lake.write("churn", "2026-11-02", frame(4))
+    folder = lake.quarantine("churn", "2026-11-01", {"reason": "validation failed", "failed": ["nulls"]})
+    assert not lake.exists("churn", "2026-11-01")
+    assert lake.exists("churn", "2026-11-02"), "quarantine must not touch other dates"
+    assert lake.dates("churn") == [date(2026, 11, 2)]
+    [entry] = lake.quarantined("churn")
+    assert entry["reason"] == "validation failed" and entry["failed"] == ["nulls"]
+    assert entry["folder"] == folder
+    kept = pd.read_parquet(__import__("io").BytesIO(lake.store.get(f"{folder}/part-00000.parquet")))
+    pd.testing.assert_frame_equal(kept, frame(4))
+
+
+def test_quarantine_twice_keeps_both_copies(lake: Lake) -> None:
+    for _ in range(2):
+        lake.write("churn", "2026-11-01", frame(4))
+        lake.quarantine("churn", "2026-11-01", {"reason": "bad"})
+    assert len(lake.quarantined("churn")) == 2
+
+
+def test_quarantine_of_absent_partition_is_a_clear_error(lake: Lake) -> None:
+    with pytest.raises(PartitionMissing, match="not in the lake"):
+        lake.quarantine("churn", "2026-11-01", {"reason": "x"})
+
+
+def test_local_writes_are_atomic_renames(tmp_path, monkeypatch) -> None:
+    """A failing write leaves the previous partition intact and no temporary file behind."""
+    lake = Lake(LocalStore(tmp_path))
+    lake.write("churn", "2026-11-01", frame(3))
+
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("ml_platform.storage.os.replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        lake.write("churn", "2026-11-01", frame(9))
+    monkeypatch.undo()
+    assert len(lake.read("churn", "2026-11-01")) == 3
+    assert [p.name for p in (tmp_path / "churn" / "dt=2026-11-01").iterdir()] == ["part-00000.parquet"]
+
+
+def test_partition_key_layout() -> None:
+    assert partition_key("churn", "2026-11-01T02:00:00") == "churn/dt=2026-11-01/part-00000.parquet"
+
+
+def test_open_store_rejects_unknown_schemes() -> None:
+    with pytest.raises(ValueError, match="unsupported storage URI"):
+        open_store("gs://bucket/x")
