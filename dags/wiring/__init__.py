@@ -5,7 +5,7 @@ Only cheap imports here: every DAG file imports this module at parse time.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from airflow.sdk import Asset
@@ -39,6 +39,15 @@ def partition_date(context: dict[str, Any]) -> str:
     return moment.date().isoformat()
 
 
-def is_backfill(context: dict[str, Any]) -> bool:
-    """Backfill runs compute and record but never move a production alias."""
-    return str(context["dag_run"].run_type).lower().endswith("backfill")
+def run_type(context: dict[str, Any]) -> str:
+    """scheduled | manual | backfill | asset_triggered: backfills compute and record but never move aliases."""
+    kind = context["dag_run"].run_type
+    return str(getattr(kind, "value", kind)).lower()
+
+
+def run_context(context: dict[str, Any]):
+    """The package's RunContext for this Airflow run (imported lazily: this module is read at parse time)."""
+    from ml_platform.run_context import RunContext
+
+    dag_run = context["dag_run"]
+    return RunContext(date.fromisoformat(partition_date(context)), run_type(context), dag_run.run_id, dag_run.dag_id)

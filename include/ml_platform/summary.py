@@ -13,8 +13,12 @@ from typing import Any
 from ml_platform.lake import as_date
 from ml_platform.reports import Reports
 
-# Pipelines in the order a night runs them; each writes records with a "summary" section.
-PIPELINES = ("ingest",)
+
+def pipelines() -> list[str]:
+    """Pipelines in the order a night runs them; each writes records with a "summary" section."""
+    from ml_platform.tabular.config import load_model_config, model_names
+
+    return ["ingest", *(load_model_config(name).pipeline for name in model_names())]
 
 
 def _cell(value: Any) -> str:
@@ -38,12 +42,24 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
 
 
 def collect(reports: Reports, day: date) -> dict[str, list[dict[str, Any]]]:
+    """Rows per section. A step either adds whole rows, or fills in part of a keyed row (one row per
+    model, completed by validation, training and the decision in their `order`)."""
     sections: dict[str, list[dict[str, Any]]] = {}
-    for pipeline in PIPELINES:
-        for record in reports.records(pipeline, day):
-            summary = record.get("summary")
-            if summary:
-                sections.setdefault(summary["section"], []).extend(summary["rows"])
+    for pipeline in pipelines():
+        parts = sorted(
+            (r["summary"] for r in reports.records(pipeline, day) if r.get("summary")),
+            key=lambda part: part.get("order", 0),
+        )
+        keyed: dict[tuple[str, str], dict[str, Any]] = {}
+        for part in parts:
+            rows = sections.setdefault(part["section"], [])
+            if "key" not in part:
+                rows.extend(part["rows"])
+            elif (part["section"], part["key"]) in keyed:
+                keyed[part["section"], part["key"]].update(part["row"])
+            else:
+                keyed[part["section"], part["key"]] = dict(part["row"])
+                rows.append(keyed[part["section"], part["key"]])
     return sections
 
 

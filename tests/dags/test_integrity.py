@@ -25,7 +25,44 @@ def test_every_dag_file_imports_without_errors(dagbag) -> None:
 
 
 def test_expected_dags_exist(dagbag) -> None:
-    assert "ingest_daily" in dagbag.dags
+    assert {"ingest_daily", "churn_training", "fraud_training", "model_rollback"} <= set(dagbag.dags)
+
+
+def test_training_dags_chain_wait_validate_train_decide(dagbag) -> None:
+    for dag_id in ("churn_training", "fraud_training"):
+        dag = dagbag.dags[dag_id]
+        assert dag.get_task("validate").upstream_task_ids == {"wait_for_partition"}
+        assert dag.get_task("train").upstream_task_ids == {"validate"}
+        assert dag.get_task("decide").upstream_task_ids == {"train", "validate"}
+        assert dag.get_task("train").pool == "model_training"
+        assert dag.get_task("wait_for_partition").mode == "reschedule"
+
+
+def test_training_form_refuses_invalid_values(dagbag) -> None:
+    from airflow.sdk.definitions.param import ParamsDict
+    from airflow.sdk.exceptions import ParamValidationError
+
+    params = dagbag.dags["churn_training"].params
+
+    def submit(values: dict) -> None:
+        form = ParamsDict({key: params.get_param(key) for key in params})
+        for key, value in values.items():
+            form[key] = value
+        form.validate()
+
+    submit({"train_days": 7, "hyperparameters": {"max_depth": 5, "learning_rate": 0.1}, "force_promote": False})
+    bad_values = [
+        {"train_days": 1},
+        {"train_days": "ten"},
+        {"hyperparameters": {"max_depth": 50}},
+        {"hyperparameters": {"learning_rate": 0}},
+        {"hyperparameters": {"colour": "blue"}},
+        {"sample_rows_per_day": 5},
+        {"force_promote": "yes"},
+    ]
+    for bad in bad_values:
+        with pytest.raises(ParamValidationError):
+            submit(bad)
 
 
 def scheduler_view(dag):
@@ -40,6 +77,10 @@ def test_every_dag_has_owner_tags_doc_and_a_backfillable_schedule(dagbag) -> Non
         dag = scheduler_view(dag)
         assert dag.tags, f"{dag_id}: no tags"
         assert dag.doc_md and len(dag.doc_md) > 40, f"{dag_id}: no doc_md shown in the UI"
+        if "manual-only" in dag.tags:
+            # Operator actions (a rollback) must never run on a timer; they say so with this tag.
+            assert dag.timetable.summary == "None", f"{dag_id}: tagged manual-only but scheduled"
+            continue
         assert dag.timetable.periodic, f"{dag_id}: schedule is not periodic, so it cannot be backfilled"
         assert dag.start_date is not None, f"{dag_id}: no start_date"
 
@@ -62,3 +103,15 @@ def test_ingest_daily_lands_every_group_and_emits_its_assets(dagbag) -> None:
     for group, tables in GROUP_TABLES.items():
         outlets = {o.uri for o in dag.get_task(f"ingest_{group}").outlets}
         assert outlets == {f"lake://{t}/" for t in tables}
+
+
+def test_every_pool_a_task_uses_is_declared_in_airflow_settings(dagbag) -> None:
+    import yaml
+
+    settings = yaml.safe_load((REPO / "airflow_settings.yaml").read_text())
+    declared = {p["pool_name"] for p in settings["airflow"]["pools"]} | {"default_pool"}
+    for dag_id, dag in dagbag.dags.items():
+        for task in dag.tasks:
+            assert task.pool in declared, (
+                f"{dag_id}.{task.task_id} uses undeclared pool {task.pool!r}: it would never run"
+            )

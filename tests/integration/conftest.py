@@ -66,7 +66,7 @@ def airflow_env(root: Path, port: int) -> dict[str, str]:
         "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
         "MLFLOW_ARTIFACTS_URI": str(root / "mlflow-artifacts"),
         "VECTOR_STORE_URI": str(root / "vectors"),
-        "DEMO_SCALE": "0.1",
+        "DEMO_SCALE": "0.2",
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
     }
@@ -78,10 +78,19 @@ def embedded_airflow(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedAirflo
     airflow = EmbeddedAirflow(root / "airflow", airflow_env(root, free_port()))
     airflow.home.mkdir(parents=True)
     airflow.cli("db", "migrate")
+    # Pools (model_training, ...), connections and variables, exactly as `make airflow-init` loads them.
+    subprocess.run(
+        [sys.executable, "scripts/load_airflow_settings.py", "airflow_settings.yaml"],
+        env=airflow.env,
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return airflow
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def running_airflow(embedded_airflow: EmbeddedAirflow) -> Iterator[EmbeddedAirflow]:
     """`airflow standalone` (scheduler, DAG processor, API server, triggerer) on a free loopback port."""
     log = (embedded_airflow.home / "standalone.log").open("w")

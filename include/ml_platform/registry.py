@@ -1,0 +1,129 @@
+"""The MLflow model registry as the platform uses it: experiments, runs found by tags, and aliases.
+
+Aliases (`champion`, `challenger`, `previous`) replace MLflow's deprecated stages. Moving them is the only
+way a model reaches production, and every move is recorded as a decision (see `record_decision`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from ml_platform.policy import Decision
+from ml_platform.reports import Reports
+from ml_platform.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
+
+
+def configure_mlflow(settings: Settings):
+    """Point MLflow at the configured store; returns the mlflow module."""
+    import mlflow
+
+    uri = settings.mlflow_tracking_uri
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    # MLflow's S3 client reads its own variable; reuse the standard boto3 one when only that is set.
+    if os.environ.get("AWS_ENDPOINT_URL") and not os.environ.get("MLFLOW_S3_ENDPOINT_URL"):
+        os.environ["MLFLOW_S3_ENDPOINT_URL"] = os.environ["AWS_ENDPOINT_URL"]
+    mlflow.set_tracking_uri(uri)
+    return mlflow
+
+
+def artifact_location(settings: Settings, experiment: str) -> str:
+    base = settings.mlflow_artifacts_uri
+    if "://" in base:
+        return f"{base.rstrip('/')}/{experiment}"
+    return (Path(base) / experiment).resolve().as_uri()
+
+
+class ModelRegistry:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.mlflow = configure_mlflow(settings)
+        self.client = self.mlflow.MlflowClient()
+
+    def experiment_id(self, name: str) -> str:
+        found = self.client.get_experiment_by_name(name)
+        if found:
+            return found.experiment_id
+        return self.client.create_experiment(name, artifact_location=artifact_location(self.settings, name))
+
+    def find_run(self, experiment: str, tags: dict[str, str]) -> Any | None:
+        """The newest finished run carrying all these tags, or None."""
+        clauses = [f"tags.{k} = '{v}'" for k, v in tags.items()] + ["attributes.status = 'FINISHED'"]
+        runs = self.client.search_runs(
+            [self.experiment_id(experiment)],
+            " and ".join(clauses),
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        return runs[0] if runs else None
+
+    def alias_version(self, model: str, alias: str) -> str | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return str(self.client.get_model_version_by_alias(model, alias).version)
+        except MlflowException:
+            return None
+
+    def aliases(self, model: str) -> dict[str, str]:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return {alias: str(v) for alias, v in self.client.get_registered_model(model).aliases.items()}
+        except MlflowException:
+            return {}
+
+    def version(self, model: str, version: str):
+        return self.client.get_model_version(model, version)
+
+    def set_alias(self, model: str, alias: str, version: str) -> None:
+        self.client.set_registered_model_alias(model, alias, version)
+        log.info("alias %s@%s -> version %s", model, alias, version)
+
+    def delete_alias(self, model: str, alias: str) -> None:
+        if self.alias_version(model, alias) is not None:
+            self.client.delete_registered_model_alias(model, alias)
+
+    def promote(self, model: str, version: str) -> None:
+        """champion -> previous, version -> champion; the challenger alias leaves the promoted version."""
+        current = self.alias_version(model, CHAMPION)
+        if current is not None and current != version:
+            self.set_alias(model, PREVIOUS, current)
+        self.set_alias(model, CHAMPION, version)
+        if self.alias_version(model, CHALLENGER) == version:
+            self.delete_alias(model, CHALLENGER)
+
+    def rollback(self, model: str) -> tuple[str, str]:
+        """champion back to previous; returns (demoted, restored). The previous alias is consumed."""
+        champion, previous = self.alias_version(model, CHAMPION), self.alias_version(model, PREVIOUS)
+        if champion is None or previous is None:
+            raise LookupError(f"{model}: nothing to roll back to (champion={champion}, previous={previous})")
+        self.set_alias(model, CHAMPION, previous)
+        self.delete_alias(model, PREVIOUS)
+        return champion, previous
+
+
+def record_decision(
+    decision: Decision,
+    settings: Settings,
+    pipeline: str,
+    mlflow_run_id: str | None = None,
+    name: str = "decision",
+    summary: dict[str, Any] | None = None,
+) -> str:
+    """Print, store under REPORTS_URI and attach to the MLflow run: the same JSON in all three places."""
+    for line in decision.log_lines():
+        log.info(line)
+    payload = decision.as_dict() | ({"summary": summary} if summary else {})
+    url = Reports.at(settings.reports_uri).write_json(pipeline, decision.date, name, payload)
+    if mlflow_run_id:
+        mlflow = configure_mlflow(settings)
+        mlflow.MlflowClient().log_dict(mlflow_run_id, payload, f"decisions/{decision.date}-{name}.json")
+    return url

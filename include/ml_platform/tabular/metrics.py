@@ -1,0 +1,70 @@
+"""Evaluation metrics and threshold choice for binary classifiers.
+
+Thresholds are chosen on the validation day and then applied to the evaluation day, so the reported F1 or
+cost is what the model would have achieved going in blind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    f1_score,
+    log_loss,
+    roc_auc_score,
+    roc_curve,
+)
+
+from ml_platform.tabular.config import ModelConfig
+
+
+def choose_threshold(y: np.ndarray, p: np.ndarray, config: ModelConfig) -> float:
+    candidates = np.unique(np.quantile(p, np.linspace(0.5, 0.9995, 400)))
+    if config.threshold_strategy == "cost":
+        costs = [expected_cost(y, p, t, config) for t in candidates]
+        return float(candidates[int(np.argmin(costs))])
+    scores = [f1_score(y, p >= t, zero_division=0) for t in candidates]
+    return float(candidates[int(np.argmax(scores))])
+
+
+def expected_cost(y: np.ndarray, p: np.ndarray, threshold: float, config: ModelConfig) -> float:
+    flagged = p >= threshold
+    false_positives = np.sum(flagged & (y == 0))
+    false_negatives = np.sum(~flagged & (y == 1))
+    return float(false_positives * config.cost_false_positive + false_negatives * config.cost_false_negative)
+
+
+def top_decile_lift(y: np.ndarray, p: np.ndarray) -> float:
+    cutoff = np.quantile(p, 0.9)
+    top = y[p >= cutoff]
+    return float(top.mean() / y.mean()) if len(top) and y.mean() > 0 else float("nan")
+
+
+def recall_at_fpr(y: np.ndarray, p: np.ndarray, max_fpr: float = 0.01) -> float:
+    fpr, tpr, _ = roc_curve(y, p)
+    return float(tpr[fpr <= max_fpr].max()) if np.any(fpr <= max_fpr) else 0.0
+
+
+EXTRA = {"top_decile_lift": top_decile_lift, "recall_at_1pct_fpr": recall_at_fpr}
+
+
+def evaluate(y: np.ndarray, p: np.ndarray, threshold: float, config: ModelConfig) -> dict[str, Any]:
+    y = np.asarray(y).astype(int)
+    p = np.clip(np.asarray(p, dtype=float), 1e-7, 1 - 1e-7)
+    metrics = {
+        "roc_auc": float(roc_auc_score(y, p)),
+        "pr_auc": float(average_precision_score(y, p)),
+        "log_loss": float(log_loss(y, p, labels=[0, 1])),
+        "brier": float(brier_score_loss(y, p)),
+        "f1": float(f1_score(y, p >= threshold, zero_division=0)),
+        "threshold": float(threshold),
+        "positive_rate": float(y.mean()),
+    }
+    if config.threshold_strategy == "cost":
+        metrics["cost_per_1k"] = expected_cost(y, p, threshold, config) / len(y) * 1000
+    for name in config.extra_metrics:
+        metrics[name] = EXTRA[name](y, p)
+    return {k: round(v, 6) for k, v in metrics.items()}

@@ -1,0 +1,132 @@
+"""Time-based training of an XGBoost classifier for one run date D.
+
+Train on the window of days before D, stop early on the last of those days, evaluate on D itself: the model
+never sees its evaluation day, and never learns from the future.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ml_platform.datasets.schema import DatasetSchema, load_schema
+from ml_platform.lake import Lake, as_date
+from ml_platform.tabular.config import ModelConfig
+from ml_platform.tabular.features import encode
+from ml_platform.tabular.metrics import choose_threshold, evaluate
+
+log = logging.getLogger(__name__)
+
+
+class NotEnoughHistory(RuntimeError):
+    """The training window holds fewer landed days than the config's minimum."""
+
+
+@dataclass
+class TrainingData:
+    train: pd.DataFrame
+    valid: pd.DataFrame
+    test: pd.DataFrame
+    train_dates: list[date]
+    valid_date: date
+    test_date: date
+    partitions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _sample(frame: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:
+    if not rows or len(frame) <= rows:
+        return frame
+    return frame.sample(n=rows, random_state=seed).sort_index()
+
+
+def load_training_data(lake: Lake, config: ModelConfig, day: date | str) -> TrainingData:
+    day = as_date(day)
+    window_start = day - timedelta(days=config.train_days)
+    landed = lake.dates(config.dataset, window_start, day - timedelta(days=1))
+    if len(landed) < config.min_train_days:
+        raise NotEnoughHistory(
+            f"{config.name}: {len(landed)} landed day(s) of {config.dataset} between {window_start} and "
+            f"{day - timedelta(days=1)}; at least {config.min_train_days} are needed to train"
+        )
+    frames = {d: _sample(lake.read(config.dataset, d), config.sample_rows_per_day, config.seed) for d in landed}
+    test = _sample(lake.read(config.dataset, day), config.sample_rows_per_day, config.seed)
+    partitions = [lake.info(config.dataset, d).as_dict() | {"role": "train"} for d in landed[:-1]]
+    partitions.append(lake.info(config.dataset, landed[-1]).as_dict() | {"role": "early_stopping"})
+    partitions.append(lake.info(config.dataset, day).as_dict() | {"role": "evaluation"})
+    return TrainingData(
+        train=pd.concat([frames[d] for d in landed[:-1]], ignore_index=True),
+        valid=frames[landed[-1]].reset_index(drop=True),
+        test=test.reset_index(drop=True),
+        train_dates=landed[:-1],
+        valid_date=landed[-1],
+        test_date=day,
+        partitions=partitions,
+    )
+
+
+def scale_pos_weight(y: np.ndarray, mode: str) -> float:
+    positives = max(int(y.sum()), 1)
+    ratio = (len(y) - positives) / positives
+    return {"none": 1.0, "sqrt_balanced": float(np.sqrt(ratio)), "balanced": float(ratio)}[mode]
+
+
+@dataclass
+class TrainingResult:
+    model: Any
+    feature_names: list[str]
+    metrics: dict[str, float]
+    valid_metrics: dict[str, float]
+    threshold: float
+    best_iteration: int
+    y_test: np.ndarray
+    p_test: np.ndarray
+    x_test: pd.DataFrame
+    data: TrainingData
+
+
+def train_and_evaluate(data: TrainingData, config: ModelConfig, schema: DatasetSchema | None = None) -> TrainingResult:
+    import xgboost as xgb
+
+    schema = schema or load_schema(config.dataset)
+    x_train, x_valid, x_test = (encode(f, schema, config) for f in (data.train, data.valid, data.test))
+    y_train, y_valid, y_test = (schema.label_binary(f).to_numpy() for f in (data.train, data.valid, data.test))
+    model = xgb.XGBClassifier(
+        **config.hyperparameters,
+        tree_method="hist",
+        objective="binary:logistic",
+        eval_metric="logloss",
+        early_stopping_rounds=config.early_stopping_rounds,
+        scale_pos_weight=scale_pos_weight(y_train, config.imbalance),
+        random_state=config.seed,
+        n_jobs=2,
+    )
+    model.fit(x_train, y_train, eval_set=[(x_valid, y_valid)], verbose=False)
+    log.info(
+        "%s: trained on %d rows (%d days), early-stopped at tree %d of %d on %s",
+        config.name,
+        len(x_train),
+        len(data.train_dates),
+        model.best_iteration + 1,
+        config.hyperparameters.get("n_estimators"),
+        data.valid_date,
+    )
+    p_valid = model.predict_proba(x_valid)[:, 1]
+    threshold = choose_threshold(y_valid, p_valid, config)
+    p_test = model.predict_proba(x_test)[:, 1]
+    return TrainingResult(
+        model=model,
+        feature_names=list(x_train.columns),
+        metrics=evaluate(y_test, p_test, threshold, config),
+        valid_metrics=evaluate(y_valid, p_valid, threshold, config),
+        threshold=threshold,
+        best_iteration=int(model.best_iteration),
+        y_test=y_test,
+        p_test=p_test,
+        x_test=x_test,
+        data=data,
+    )

@@ -1,0 +1,148 @@
+"""Tabular model logic: config, features, metrics and the time-based training split."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from ml_platform.datasets.churn import generate_churn
+from ml_platform.datasets.fraud import generate_fraud
+from ml_platform.datasets.scenario import Scenario
+from ml_platform.datasets.schema import load_schema
+from ml_platform.lake import Lake
+from ml_platform.tabular.config import _parse, load_model_config, model_names
+from ml_platform.tabular.features import align, encode
+from ml_platform.tabular.metrics import choose_threshold, evaluate, recall_at_fpr, top_decile_lift
+from ml_platform.tabular.pipeline import training_key
+from ml_platform.tabular.training import NotEnoughHistory, load_training_data, scale_pos_weight, train_and_evaluate
+
+DAY = date(2026, 11, 20)
+
+
+def test_both_models_are_configured_and_differ_only_in_config() -> None:
+    assert model_names() == ["churn", "fraud"]
+    churn, fraud = load_model_config("churn"), load_model_config("fraud")
+    assert (churn.dag_id, fraud.registered_model) == ("churn_training", "fraud-xgboost")
+    assert churn.threshold_strategy == "f1" and fraud.threshold_strategy == "cost"
+    assert "top_decile_lift" in churn.extra_metrics and "recall_at_1pct_fpr" in fraud.extra_metrics
+
+
+def test_overrides_change_the_fingerprint_and_leave_the_file_config_alone() -> None:
+    base = load_model_config("churn")
+    tuned = base.with_overrides(train_days=5, hyperparameters={"max_depth": 6})
+    assert tuned.train_days == 5 and tuned.hyperparameters["max_depth"] == 6
+    assert tuned.hyperparameters["learning_rate"] == base.hyperparameters["learning_rate"]
+    assert base.hyperparameters["max_depth"] == 4
+    assert tuned.fingerprint() != base.fingerprint()
+    assert base.with_overrides().fingerprint() == base.fingerprint()
+
+
+def test_invalid_config_is_refused_with_the_reason() -> None:
+    raw = dict(load_model_config("churn").raw)
+    with pytest.raises(ValueError, match=r"threshold\.strategy 'median'"):
+        _parse({**raw, "threshold": {"strategy": "median"}})
+    with pytest.raises(ValueError, match="min_train_days"):
+        _parse({**raw, "window": {"train_days": 3, "min_train_days": 5}})
+
+
+def test_encoding_has_a_fixed_column_set_from_the_schema() -> None:
+    config, schema = load_model_config("churn"), load_schema("churn")
+    frame, _ = generate_churn(DAY, 1, Scenario(), rows=300, population=1000)
+    full = encode(frame, schema, config)
+    one_row = encode(frame.head(1), schema, config)
+    assert list(full.columns) == list(one_row.columns)
+    assert "Contract=Two year" in full.columns and "tenure" in full.columns
+    assert not any(c.startswith("gender") for c in full.columns), "gender is excluded in the config"
+    assert not any(c.startswith("customerID") or c.startswith("Churn") for c in full.columns)
+    assert (full.filter(like="Contract=").sum(axis=1) == 1).all()
+    assert align(full, ["tenure", "unknown"]).columns.tolist() == ["tenure", "unknown"]
+
+
+def test_fraud_encoding_derives_hour_and_drops_keys_and_timestamp() -> None:
+    config, schema = load_model_config("fraud"), load_schema("fraud")
+    frame, _ = generate_fraud(DAY, 1, Scenario(), rows=500, customers=100, merchants=20)
+    encoded = encode(frame, schema, config)
+    assert encoded["hour_of_day"].between(0, 23).all()
+    assert not {"customer_id", "merchant_id", "event_time", "transaction_id", "is_fraud"} & set(encoded.columns)
+
+
+def test_metrics_and_thresholds_on_known_scores() -> None:
+    config = load_model_config("churn")
+    y = np.array([0] * 90 + [1] * 10)
+    perfect = np.r_[np.linspace(0, 0.4, 90), np.linspace(0.6, 1, 10)]
+    metrics = evaluate(y, perfect, choose_threshold(y, perfect, config), config)
+    assert metrics["roc_auc"] == 1.0 and metrics["pr_auc"] == 1.0 and metrics["f1"] == 1.0
+    assert metrics["top_decile_lift"] == pytest.approx(10.0)
+    assert recall_at_fpr(y, perfect) == 1.0
+    assert top_decile_lift(y, np.full(100, 0.5)) == pytest.approx(1.0)
+
+
+def test_cost_threshold_flags_more_when_misses_cost_more() -> None:
+    rng = np.random.default_rng(0)
+    y = (rng.random(5000) < 0.05).astype(int)
+    p = np.clip(0.05 + 0.3 * y + rng.normal(0, 0.1, 5000), 0, 1)
+    fraud = load_model_config("fraud")
+    cheap_misses = replace(fraud, cost_false_negative=fraud.cost_false_positive)
+    assert choose_threshold(y, p, fraud) < choose_threshold(y, p, cheap_misses)
+
+
+def test_scale_pos_weight_modes() -> None:
+    y = np.array([1] * 10 + [0] * 990)
+    assert scale_pos_weight(y, "none") == 1.0
+    assert scale_pos_weight(y, "balanced") == pytest.approx(99.0)
+    assert scale_pos_weight(y, "sqrt_balanced") == pytest.approx(99.0**0.5)
+
+
+@pytest.fixture
+def churn_lake(tmp_path) -> Lake:
+    lake = Lake.at(str(tmp_path / "lake"))
+    for offset in range(6, -1, -1):
+        day = DAY - timedelta(days=offset)
+        lake.write("churn", day, generate_churn(day, 1, Scenario(), rows=600, population=3000)[0])
+    return lake
+
+
+def test_training_window_is_strictly_before_the_evaluation_day(churn_lake: Lake) -> None:
+    config = replace(load_model_config("churn"), train_days=5)
+    data = load_training_data(churn_lake, config, DAY)
+    assert data.train_dates == [DAY - timedelta(days=d) for d in (5, 4, 3, 2)]
+    assert data.valid_date == DAY - timedelta(days=1) and data.test_date == DAY
+    assert [p["role"] for p in data.partitions] == ["train"] * 4 + ["early_stopping", "evaluation"]
+    assert len(data.train) == 4 * 600 and len(data.test) == 600
+
+
+def test_training_refuses_a_window_with_too_little_history(churn_lake: Lake) -> None:
+    config = replace(load_model_config("churn"), train_days=10, min_train_days=8)
+    with pytest.raises(NotEnoughHistory, match="6 landed day"):
+        load_training_data(churn_lake, config, DAY)
+
+
+def test_sampling_caps_rows_per_day(churn_lake: Lake) -> None:
+    config = load_model_config("churn").with_overrides(train_days=3, sample_rows_per_day=100)
+    data = load_training_data(churn_lake, config, DAY)
+    assert len(data.train) == 200 and len(data.valid) == 100 and len(data.test) == 100
+
+
+@pytest.mark.slow
+def test_training_learns_the_signal_and_is_deterministic(churn_lake: Lake) -> None:
+    config = load_model_config("churn").with_overrides(train_days=6, hyperparameters={"n_estimators": 200})
+    data = load_training_data(churn_lake, config, DAY)
+    first = train_and_evaluate(data, config)
+    again = train_and_evaluate(data, config)
+    assert first.metrics == again.metrics
+    assert first.metrics["roc_auc"] > 0.7
+    assert first.best_iteration < 200
+
+
+def test_training_key_depends_on_config_and_data_only() -> None:
+    config = load_model_config("churn")
+    parts = [
+        {"dt": "2026-11-19", "role": "train", "content_hash": "a"},
+        {"dt": "2026-11-20", "role": "evaluation", "content_hash": "b"},
+    ]
+    assert training_key(config, parts) == training_key(config, [dict(p) for p in parts])
+    assert training_key(config, parts) != training_key(config, [parts[0], {**parts[1], "content_hash": "c"}])
+    assert training_key(config, parts) != training_key(config.with_overrides(train_days=3), parts)
