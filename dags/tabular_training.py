@@ -11,11 +11,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, task
-from wiring import DEFAULT_ARGS, lake_asset, partition_date, run_context
+from wiring import DEFAULT_ARGS, force_reason, lake_asset, partition_sensor, run_context
 
 from ml_platform.tabular.config import load_model_config, model_names
-
-WAIT_FOR_PARTITION = timedelta(hours=6)
 
 HYPERPARAMETER_SCHEMA = {
     "max_depth": {"type": "integer", "minimum": 1, "maximum": 12},
@@ -74,33 +72,6 @@ def build(name: str):
         params=form(config),
     )
     def training():
-        @task.sensor(
-            task_id="wait_for_partition",
-            poke_interval=120,
-            mode="reschedule",
-            timeout=WAIT_FOR_PARTITION + timedelta(minutes=10),
-        )
-        def wait_for_partition(**context) -> bool:
-            from airflow.sdk.exceptions import AirflowFailException
-
-            from ml_platform.lake import Lake
-            from ml_platform.settings import Settings
-
-            day, lake = partition_date(context), Lake.at(Settings.from_env().lake_uri)
-            if lake.exists(config.dataset, day):
-                return True
-            waited = (
-                context["dag_run"].start_date
-                and datetime.now(context["dag_run"].start_date.tzinfo) - context["dag_run"].start_date
-            )
-            if waited and waited > WAIT_FOR_PARTITION:
-                raise AirflowFailException(
-                    f"{config.dataset}/dt={day} has not landed in {lake.store.uri} after {waited}: "
-                    f"did ingest_daily run for {day}? Check its run, or land the partition and clear this task."
-                )
-            print(f"waiting for {config.dataset}/dt={day} in {lake.store.uri} (waited {waited})")
-            return False
-
         @task(inlets=[lake_asset(config.dataset)])
         def validate(**context) -> dict:
             from airflow.sdk.exceptions import AirflowFailException
@@ -117,32 +88,34 @@ def build(name: str):
 
         @task(pool="model_training", execution_timeout=timedelta(hours=2))
         def train(**context) -> dict:
+            from airflow.sdk.exceptions import AirflowFailException
+
             from ml_platform.settings import Settings
             from ml_platform.tabular.pipeline import train_step
+            from ml_platform.tabular.training import NotEnoughHistory
 
             params = context["params"]
             tuned = config.with_overrides(
                 params["train_days"], params["hyperparameters"], params["sample_rows_per_day"]
             )
-            return train_step(tuned, Settings.from_env(), run_context(context))
+            try:
+                return train_step(tuned, Settings.from_env(), run_context(context))
+            except NotEnoughHistory as missing:
+                # Missing history does not appear by retrying: say what to backfill, and stop.
+                raise AirflowFailException(f"{missing}; backfill ingest_daily for those dates first") from missing
 
         @task
         def decide(training: dict, validation: dict, **context) -> dict:
-            from airflow.sdk.exceptions import AirflowFailException
-
             from ml_platform.settings import Settings
             from ml_platform.tabular.pipeline import decide_step
 
-            params = context["params"]
-            reason = params["force_reason"].strip() if params["force_promote"] else None
-            if params["force_promote"] and len(reason) < 10:
-                raise AirflowFailException("force_promote needs a force_reason of at least 10 characters")
+            reason = force_reason(context["params"])
             decision = decide_step(config, Settings.from_env(), run_context(context), training, validation, reason)
             return {k: decision[k] for k in ("verdict", "reasons", "champion_before", "champion_after")}
 
         validation = validate()
         training_result = train()
-        wait_for_partition() >> validation >> training_result
+        partition_sensor(config.dataset) >> validation >> training_result
         decide(training_result, validation)
 
     return training()

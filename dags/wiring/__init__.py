@@ -8,9 +8,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, task
 
 OWNER = "ml-platform"
+
+WAIT_FOR_PARTITION = timedelta(hours=6)
 
 # Every task retries with exponential backoff; a single flaky read must not cost a night.
 DEFAULT_ARGS: dict[str, Any] = {
@@ -51,3 +53,49 @@ def run_context(context: dict[str, Any]):
 
     dag_run = context["dag_run"]
     return RunContext(date.fromisoformat(partition_date(context)), run_type(context), dag_run.run_id, dag_run.dag_id)
+
+
+def partition_sensor(table: str):
+    """A sensor task that waits (in reschedule mode, freeing its worker slot) for `table`'s partition of the
+    run's date, and fails with the missing partition's name once WAIT_FOR_PARTITION has passed."""
+
+    @task.sensor(
+        task_id="wait_for_partition",
+        poke_interval=120,
+        mode="reschedule",
+        timeout=WAIT_FOR_PARTITION + timedelta(minutes=10),
+    )
+    def wait_for_partition(**context) -> bool:
+        from datetime import datetime
+
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from ml_platform.lake import Lake
+        from ml_platform.settings import Settings
+
+        day, lake = partition_date(context), Lake.at(Settings.from_env().lake_uri)
+        if lake.exists(table, day):
+            return True
+        started = context["dag_run"].start_date
+        waited = datetime.now(started.tzinfo) - started if started else timedelta(0)
+        if waited > WAIT_FOR_PARTITION:
+            raise AirflowFailException(
+                f"{table}/dt={day} has not landed in {lake.store.uri} after {waited}: did ingest_daily run for "
+                f"{day}? Check its run, or land the partition and clear this task."
+            )
+        print(f"waiting for {table}/dt={day} in {lake.store.uri} (waited {waited})")
+        return False
+
+    return wait_for_partition()
+
+
+def force_reason(params: dict[str, Any]) -> str | None:
+    """The written reason of a manual force-promote, or None; refuses a force without a real reason."""
+    if not params.get("force_promote"):
+        return None
+    reason = (params.get("force_reason") or "").strip()
+    if len(reason) < 10:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException("force_promote needs a force_reason of at least 10 characters")
+    return reason

@@ -127,3 +127,79 @@ def record_decision(
         mlflow = configure_mlflow(settings)
         mlflow.MlflowClient().log_dict(mlflow_run_id, payload, f"decisions/{decision.date}-{name}.json")
     return url
+
+
+def settle_promotion(
+    registry: ModelRegistry,
+    *,
+    model: str,
+    registered_model: str,
+    pipeline: str,
+    ctx,
+    version: str,
+    run_id: str | None,
+    policy,
+    challenger_metrics: dict[str, float],
+    champion_version: str | None,
+    champion_metrics: dict[str, float] | None,
+    facts: dict[str, Any],
+    force_reason: str | None = None,
+    stale_reason: str | None = None,
+    summary_row: dict[str, Any] | None = None,
+    summary_section: str = "Models",
+) -> Decision:
+    """Gates -> verdict -> alias moves -> one decision record. Shared by every registered model."""
+    from ml_platform.policy import decide, evaluate_gates
+
+    if force_reason and ctx.run_type != "manual":
+        raise ValueError(f"force-promote is for manual runs only; this is a {ctx.run_type} run")
+    gates = evaluate_gates(policy, challenger_metrics, champion_metrics, facts)
+    verdict, reasons = decide(
+        gates=gates,
+        challenger_version=version,
+        champion_version=champion_version,
+        is_backfill=ctx.is_backfill,
+        force_reason=force_reason,
+        stale_reason=stale_reason,
+    )
+    moved = verdict == "promote" or (verdict == "reject" and not ctx.is_backfill)
+    if verdict == "promote":
+        registry.promote(registered_model, version)
+    elif moved:
+        registry.set_alias(registered_model, CHALLENGER, version)
+    decision = Decision(
+        model=model,
+        registered_model=registered_model,
+        date=ctx.day.isoformat(),
+        run_type=ctx.run_type,
+        airflow_run_id=ctx.airflow_run_id,
+        challenger_version=version,
+        champion_before=champion_version,
+        champion_after=registry.alias_version(registered_model, CHAMPION),
+        challenger_metrics=challenger_metrics,
+        champion_metrics=champion_metrics,
+        gates=gates,
+        verdict=verdict,
+        reasons=reasons,
+        forced=bool(force_reason) and verdict == "promote",
+        force_reason=force_reason,
+        aliases_moved=moved,
+        facts=facts,
+    )
+    row = (summary_row or {}) | {
+        "champion": f"{champion_version or 'none'} -> {decision.champion_after or 'none'}",
+        "decision": decision.summary(),
+    }
+    summary = {"section": summary_section, "key": model, "order": 3, "row": row}
+    record_decision(decision, registry.settings, pipeline, run_id, summary=summary)
+    return decision
+
+
+def stale_reason(registry: ModelRegistry, registered_model: str, champion: str | None, day) -> str | None:
+    """A model trained for an earlier date never replaces a champion trained for a later one."""
+    if champion is None:
+        return None
+    champion_day = registry.version(registered_model, champion).tags.get("partition_date")
+    if champion_day and champion_day > day.isoformat():
+        return f"champion version {champion} was trained for {champion_day}, after this run's date {day}"
+    return None

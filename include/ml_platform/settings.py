@@ -34,6 +34,7 @@ ENV_DEFAULTS: dict[str, tuple[str, str]] = {
         ".local/reports",
         "Reports, plots, decision records and run summaries; `s3://...` works.",
     ),
+    "MODEL_CACHE_URI": (".local/models", "Base LLM files: the GGUF from `make models` and its dequantized cache."),
     "LANDING_URI": (
         ".local/landing",
         "Where a `landing` ingest source looks for `<table>/<YYYY-MM-DD>.csv` or `.parquet`.",
@@ -67,6 +68,7 @@ class Settings:
     vector_store_uri: str
     reports_uri: str
     landing_uri: str
+    model_cache_uri: str
     seed: int
 
     @classmethod
@@ -86,6 +88,7 @@ class Settings:
             vector_store_uri=_resolve(get("VECTOR_STORE_URI"), root),
             reports_uri=_resolve(get("REPORTS_URI"), root),
             landing_uri=_resolve(get("LANDING_URI"), root),
+            model_cache_uri=_resolve(get("MODEL_CACHE_URI"), root),
             seed=int(get("PLATFORM_SEED")),
         )
 

@@ -107,7 +107,15 @@ class S3Store:
             raise KeyError(f"no object {key!r} in {self.uri}") from None
 
     def exists(self, key: str) -> bool:
-        return bool(self.client.list_objects_v2(Bucket=self.bucket, Prefix=self._key(key), MaxKeys=1).get("KeyCount"))
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
 
     def list(self, prefix: str) -> list[str]:
         strip = len(self.prefix) + 1 if self.prefix else 0

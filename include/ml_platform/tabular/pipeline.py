@@ -15,8 +15,8 @@ from typing import Any
 
 from ml_platform.datasets.schema import load_schema
 from ml_platform.lake import Lake
-from ml_platform.policy import Decision, decide, evaluate_gates
-from ml_platform.registry import CHALLENGER, CHAMPION, ModelRegistry, record_decision
+from ml_platform.policy import Decision
+from ml_platform.registry import CHAMPION, ModelRegistry, record_decision, settle_promotion, stale_reason
 from ml_platform.reports import Reports
 from ml_platform.run_context import RunContext
 from ml_platform.settings import Settings
@@ -243,16 +243,6 @@ def _champion_metrics(config: ModelConfig, registry: ModelRegistry, version: str
     return evaluate(schema.label_binary(frame).to_numpy(), model.predict_proba(features)[:, 1], threshold, config)
 
 
-def _stale(registry: ModelRegistry, config: ModelConfig, champion: str | None, day: date) -> str | None:
-    """A model trained for an earlier date never replaces a champion trained for a later one."""
-    if champion is None:
-        return None
-    champion_day = registry.version(config.registered_model, champion).tags.get("partition_date")
-    if champion_day and champion_day > day.isoformat():
-        return f"champion version {champion} was trained for {champion_day}, after this run's date {day}"
-    return None
-
-
 def decide_step(
     config: ModelConfig,
     settings: Settings,
@@ -262,57 +252,29 @@ def decide_step(
     force_reason: str | None = None,
     facts: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    if force_reason and ctx.run_type != "manual":
-        raise ValueError(f"force-promote is for manual runs only; this is a {ctx.run_type} run")
     registry, lake = ModelRegistry(settings), Lake.at(settings.lake_uri)
     model, version = config.registered_model, training["version"]
     champion = registry.alias_version(model, CHAMPION)
     champion_metrics = None
     if champion is not None and champion != version:
         champion_metrics = _champion_metrics(config, registry, champion, lake, ctx.day)
-    all_facts = {"validation_passed": validation.get("success", False), **(facts or {})}
-    gates = evaluate_gates(config.promotion, training["metrics"], champion_metrics, all_facts)
-    verdict, reasons = decide(
-        gates=gates,
-        challenger_version=version,
-        champion_version=champion,
-        is_backfill=ctx.is_backfill,
-        force_reason=force_reason,
-        stale_reason=_stale(registry, config, champion, ctx.day),
-    )
-    moved = False
-    if verdict == "promote":
-        registry.promote(model, version)
-        moved = True
-    elif verdict == "reject" and not ctx.is_backfill:
-        registry.set_alias(model, CHALLENGER, version)
-        moved = True
-    decision = Decision(
+    decision = settle_promotion(
+        registry,
         model=config.name,
         registered_model=model,
-        date=ctx.day.isoformat(),
-        run_type=ctx.run_type,
-        airflow_run_id=ctx.airflow_run_id,
-        challenger_version=version,
-        champion_before=champion,
-        champion_after=registry.alias_version(model, CHAMPION),
+        pipeline=config.pipeline,
+        ctx=ctx,
+        version=version,
+        run_id=training["run_id"],
+        policy=config.promotion,
         challenger_metrics=training["metrics"],
+        champion_version=champion,
         champion_metrics=champion_metrics,
-        gates=gates,
-        verdict=verdict,
-        reasons=reasons,
-        forced=bool(force_reason) and verdict == "promote",
+        facts={"validation_passed": validation.get("success", False), **(facts or {})},
         force_reason=force_reason,
-        aliases_moved=moved,
-        facts=all_facts,
+        stale_reason=stale_reason(registry, model, champion, ctx.day),
     )
-    summary = _summary(
-        config,
-        3,
-        {"champion": f"{champion or 'none'} -> {decision.champion_after or 'none'}", "decision": decision.summary()},
-    )
-    url = record_decision(decision, settings, config.pipeline, training["run_id"], summary=summary)
-    return decision.as_dict() | {"decision_record": url}
+    return decision.as_dict()
 
 
 def rollback_step(config: ModelConfig, settings: Settings, ctx: RunContext, reason: str) -> dict[str, Any]:

@@ -59,9 +59,8 @@ def evaluation_plots(
     fig, ax = _axes(f"{name}: calibration")
     true_rate, predicted = calibration_curve(y, p, n_bins=10, strategy="quantile")
     ax.plot(predicted, true_rate, marker="o", label="challenger")
-    ax.plot(
-        [0, max(predicted.max(), true_rate.max())] * 1, [0, max(predicted.max(), true_rate.max())], ls="--", c="grey"
-    )
+    top = max(predicted.max(), true_rate.max())
+    ax.plot([0, top], [0, top], ls="--", c="grey", label="perfectly calibrated")
     ax.set(xlabel="mean predicted probability", ylabel="observed rate")
     ax.legend()
     plots["calibration.png"] = _png(fig)

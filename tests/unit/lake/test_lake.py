@@ -120,3 +120,13 @@ def test_partition_key_layout() -> None:
 def test_open_store_rejects_unknown_schemes() -> None:
     with pytest.raises(ValueError, match="unsupported storage URI"):
         open_store("gs://bucket/x")
+
+
+def test_store_exists_is_exact_not_a_prefix_match(store_uri: str) -> None:
+    store = open_store(store_uri)
+    store.put("a/bc", b"x")
+    assert store.exists("a/bc")
+    assert not store.exists("a/b")
+    assert store.list("a/") == ["a/bc"]
+    store.delete("a/bc")
+    assert not store.exists("a/bc")

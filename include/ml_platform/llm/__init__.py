@@ -1,0 +1,1 @@
+"""The support assistant: base model, prompts, LoRA fine-tuning, generation, evaluation and pipeline steps."""

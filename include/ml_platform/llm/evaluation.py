@@ -1,0 +1,184 @@
+"""Evaluation of an assistant through the production RAG path: retrieve from the live index, generate, score.
+
+The same questions, retrieval and scoring serve the base model, the champion and the challenger, so their
+numbers sit side by side. Scores: token F1 and ROUGE-L against the gold answer, hallucination rate (the
+detector in ml_platform.monitoring), abstention accuracy on unanswerable questions, retrieval hit rate,
+latency p50/p95, tokens in/out and the cost of 1,000 answers at the configured token prices.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ml_platform.llm.config import AssistantConfig
+from ml_platform.llm.prompts import format_context, messages
+
+log = logging.getLogger(__name__)
+_WORD = re.compile(r"[a-z0-9$%.,]+")
+
+
+def _tokens(text: str) -> list[str]:
+    return [t.strip(".,") for t in _WORD.findall(text.lower()) if t.strip(".,")]
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    pred, ref = _tokens(prediction), _tokens(gold)
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if not pred or not ref or not common:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def rouge_l(prediction: str, gold: str) -> float:
+    """ROUGE-L F-measure from the longest common subsequence of tokens."""
+    pred, ref = _tokens(prediction), _tokens(gold)
+    if not pred or not ref:
+        return 0.0
+    previous = [0] * (len(ref) + 1)
+    for p in pred:
+        current = [0]
+        for j, r in enumerate(ref):
+            current.append(previous[j] + 1 if p == r else max(previous[j + 1], current[j]))
+        previous = current
+    lcs = previous[-1]
+    if not lcs:
+        return 0.0
+    precision, recall = lcs / len(pred), lcs / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+@dataclass
+class Answer:
+    question_id: str
+    question: str
+    answer: str
+    gold: str
+    answerable: bool
+    hit: bool
+    context: str
+    latency_s: float
+    tokens_in: int
+    tokens_out: int
+
+
+def retrieve_contexts(questions: pd.DataFrame, retriever, config: AssistantConfig) -> list[tuple[str, bool]]:
+    """(context, supporting article retrieved?) per question, from the live index."""
+    out = []
+    for row in questions.itertuples():
+        hits = retriever.search(row.question, config.k)
+        context = format_context([h.text for h in hits], config.max_context_chars)
+        out.append((context, bool(row.article_id) and row.article_id in {h.article_id for h in hits}))
+    return out
+
+
+def generate(model, tokenizer, question: str, context: str, max_new_tokens: int) -> tuple[str, int, int, float]:
+    """Greedy answer, with tokens in/out and wall-clock latency."""
+    import torch
+
+    prompt = tokenizer.apply_chat_template(messages(question, context), tokenize=False, add_generation_prompt=True)
+    inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
+    started = time.perf_counter()
+    with torch.no_grad():
+        output = model.generate(
+            **inputs, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id
+        )
+    latency = time.perf_counter() - started
+    new = output[0][inputs["input_ids"].shape[1] :]
+    return tokenizer.decode(new, skip_special_tokens=True).strip(), int(inputs["input_ids"].shape[1]), len(new), latency
+
+
+def answer_all(
+    model, tokenizer, questions: pd.DataFrame, contexts: list[tuple[str, bool]], config: AssistantConfig, label: str
+) -> list[Answer]:
+    answers = []
+    for index, (row, (context, hit)) in enumerate(zip(questions.itertuples(), contexts, strict=True), 1):
+        text, tokens_in, tokens_out, latency = generate(model, tokenizer, row.question, context, config.max_new_tokens)
+        answers.append(
+            Answer(
+                row.question_id,
+                row.question,
+                text,
+                row.gold_answer,
+                bool(row.answerable),
+                hit,
+                context,
+                latency,
+                tokens_in,
+                tokens_out,
+            )
+        )
+        if index % 6 == 0 or index == len(questions):
+            log.info("%s: answered %d/%d questions", label, index, len(questions))
+    return answers
+
+
+def score(answers: list[Answer], config: AssistantConfig) -> dict[str, float]:
+    from ml_platform.monitoring.hallucination import detect_hallucination, is_abstention
+
+    answerable = [a for a in answers if a.answerable]
+    unanswerable = [a for a in answers if not a.answerable]
+    hallucinated = [detect_hallucination(a.answer, a.context).hallucinated for a in answers]
+    latencies = np.array([a.latency_s for a in answers])
+    tokens_in = float(np.mean([a.tokens_in for a in answers]))
+    tokens_out = float(np.mean([a.tokens_out for a in answers]))
+    metrics = {
+        "token_f1": float(np.mean([token_f1(a.answer, a.gold) for a in answerable])) if answerable else 0.0,
+        "rouge_l": float(np.mean([rouge_l(a.answer, a.gold) for a in answerable])) if answerable else 0.0,
+        "hallucination_rate": float(np.mean(hallucinated)),
+        "abstention_accuracy": float(np.mean([is_abstention(a.answer) for a in unanswerable])) if unanswerable else 1.0,
+        "false_abstention_rate": float(np.mean([is_abstention(a.answer) for a in answerable])) if answerable else 0.0,
+        "retrieval_hit_rate": float(np.mean([a.hit for a in answerable])) if answerable else 0.0,
+        "latency_p50_s": float(np.percentile(latencies, 50)),
+        "latency_p95_s": float(np.percentile(latencies, 95)),
+        "tokens_in": tokens_in,
+        "tokens_out": tokens_out,
+        "cost_per_1k_answers_usd": (tokens_in * config.price_in + tokens_out * config.price_out),
+        "questions": float(len(answers)),
+    }
+    return {k: round(v, 5) for k, v in metrics.items()}
+
+
+def pick_questions(eval_questions: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """A fixed, stratified subset: the same questions for every model evaluated on a day."""
+    unanswerable = eval_questions[~eval_questions["answerable"]]
+    answerable = eval_questions[eval_questions["answerable"]]
+    take_u = min(len(unanswerable), max(1, round(n * len(unanswerable) / max(1, len(eval_questions)))))
+    parts = [
+        answerable.sample(n=min(len(answerable), n - take_u), random_state=seed),
+        unanswerable.sample(n=take_u, random_state=seed),
+    ]
+    return pd.concat(parts).sort_values("question_id").reset_index(drop=True)
+
+
+def answers_table(answers: list[Answer], label: str) -> list[dict[str, Any]]:
+    from ml_platform.monitoring.hallucination import detect_hallucination
+
+    rows = []
+    for a in answers:
+        verdict = detect_hallucination(a.answer, a.context)
+        rows.append(
+            {
+                "model": label,
+                "question_id": a.question_id,
+                "question": a.question,
+                "answer": a.answer,
+                "gold": a.gold,
+                "answerable": a.answerable,
+                "retrieved_support": a.hit,
+                "hallucinated": verdict.hallucinated,
+                "why": "; ".join(verdict.reasons),
+                "latency_s": round(a.latency_s, 3),
+                "tokens_in": a.tokens_in,
+                "tokens_out": a.tokens_out,
+            }
+        )
+    return rows
