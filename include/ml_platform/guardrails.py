@@ -130,11 +130,15 @@ _INJECTION_PATTERNS = tuple(
     for p in (
         # "ignore (all) previous instructions", "disregard your rules", "forget the above prompt"...
         r"\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:(?:all|any|the|of|every)\s+)*"
-        r"(?:previous|prior|above|earlier|preceding|former|original|your|my|system|these|those|safety)\s+"
+        # "my"/"these" are left out: "ignore my previous instructions, ship it to the store" or a manual's
+        # "if you use eSIM, ignore these instructions" are ordinary requests, not attacks.
+        r"(?:previous|prior|above|earlier|preceding|former|original|your|system|safety)\s+"
         rf"(?:\w+\s+){{0,2}}{_TARGET}\b",
         r"\b(?:ignore|disregard|forget)\s+(?:everything|anything|all)\s+"
         r"(?:above|before|previously|you\s+(?:were|have\s+been)\s+told)\b",
-        r"\byou\s+are\s+now\s+(?:in\s+\w+\s+mode|an?\s+\w+|my\b|no\s+longer|free\b|unrestricted|jailbroken|dan\b)",
+        # Not "you are now a Northwind customer" or "you are now free to roam": only role and rule changes.
+        r"\byou\s+are\s+now\s+(?:in\s+\w+\s+mode|an?\s+(?:\w+\s+)?(?:ai|assistant|bot|model|chatbot)\b"
+        r"|my\s+(?:\w+\s+)?(?:assistant|bot|servant)|no\s+longer\s+bound|unrestricted|unfiltered|jailbroken|dan\b)",
         r"\b(?:act|behave)\s+as\s+(?:if|though)\s+you\b",
         r"\b(?:act|behave)\s+as\s+(?:an?\s+)?(?:unrestricted|unfiltered|uncensored|jailbroken|dan\b|different\s+ai)",
         r"\bpretend\s+(?:to\s+be|you\s+are|that\s+you)\b",

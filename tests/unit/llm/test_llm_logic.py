@@ -1,0 +1,78 @@
+"""Support-assistant logic that needs no model: config, prompts, scores, checkpoints, question sampling."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+
+from ml_platform.datasets.scenario import Scenario
+from ml_platform.datasets.support import ABSTAIN_ANSWER, generate_support
+from ml_platform.llm.config import load_assistant_config
+from ml_platform.llm.evaluation import pick_questions, rouge_l, token_f1
+from ml_platform.llm.finetune import CheckpointStore, _lr_at
+from ml_platform.llm.prompts import SYSTEM, format_context, messages
+from ml_platform.storage import LocalStore
+
+
+def test_config_overrides_and_fingerprint() -> None:
+    config = load_assistant_config()
+    tuned = config.with_overrides(steps=3, lora_r=4, learning_rate=None, eval_questions=6)
+    assert (tuned.finetune.steps, tuned.finetune.lora_r, tuned.eval_questions) == (3, 4, 6)
+    assert tuned.finetune.learning_rate == config.finetune.learning_rate
+    assert tuned.fingerprint() != config.fingerprint()
+    assert config.with_overrides().fingerprint() == config.fingerprint()
+    assert config.promotion.primary_metric == "hallucination_rate" and config.promotion.primary_direction == "lower"
+
+
+def test_prompt_keeps_context_within_budget_and_states_the_abstain_answer() -> None:
+    context = format_context(["a" * 500, "b" * 500, "c" * 500], max_chars=1200)
+    assert context.startswith("[1] ") and "[2] " in context and "[3]" not in context
+    assert len(context) <= 1200 + 10
+    chat = messages(" How much? ", context)
+    assert chat[0]["content"] == SYSTEM and ABSTAIN_ANSWER in SYSTEM
+    assert chat[1]["content"].endswith("Customer question: How much?")
+
+
+@pytest.mark.parametrize(
+    ("prediction", "gold", "f1", "rouge"),
+    [
+        ("The plan costs $35 per month.", "The plan costs $35 per month.", 1.0, 1.0),
+        ("It costs $35.", "The plan costs $35 per month.", 0.444, 0.444),
+        ("No idea", "The plan costs $35 per month.", 0.0, 0.0),
+        ("", "anything", 0.0, 0.0),
+    ],
+)
+def test_token_f1_and_rouge_l(prediction: str, gold: str, f1: float, rouge: float) -> None:
+    assert token_f1(prediction, gold) == pytest.approx(f1, abs=0.01)
+    assert rouge_l(prediction, gold) == pytest.approx(rouge, abs=0.01)
+
+
+def test_rouge_l_rewards_order_token_f1_does_not() -> None:
+    assert token_f1("month per $35", "$35 per month") == 1.0
+    assert rouge_l("month per $35", "$35 per month") < 0.5
+
+
+def test_question_sample_is_fixed_and_stratified() -> None:
+    tables, _ = generate_support(date(2026, 11, 20), 42, Scenario())
+    questions = tables["support_eval"]
+    first, again = pick_questions(questions, 12, 7), pick_questions(questions, 12, 7)
+    pd.testing.assert_frame_equal(first, again)
+    assert len(first) == 12 and 1 <= (~first["answerable"]).sum() <= 5
+
+
+def test_checkpoint_store_ignores_a_checkpoint_cut_off_mid_write(tmp_path) -> None:
+    store = LocalStore(tmp_path)
+    checkpoints = CheckpointStore(store, "ck/run")
+    assert checkpoints.latest_step() == 0
+    store.put("ck/run/step-000004/state.json", b'{"step": 4, "loss": 1.0}')
+    store.put("ck/run/step-000008/adapter_model.safetensors", b"half written")
+    assert checkpoints.latest_step() == 4
+
+
+def test_learning_rate_warms_up_then_decays() -> None:
+    config = load_assistant_config().with_overrides(steps=10, warmup_steps=2, learning_rate=0.001)
+    rates = [_lr_at(step, config.finetune) for step in range(10)]
+    assert rates[0] < rates[1] == pytest.approx(0.001)
+    assert rates[-1] < rates[2] and all(r > 0 for r in rates)
