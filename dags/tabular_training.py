@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Param, dag, task
-from wiring import DEFAULT_ARGS, force_reason, lake_asset, partition_sensor, run_context
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
+from wiring import DEFAULT_ARGS, drift_asset, force_reason, lake_asset, partition_sensor, run_context
 
 from ml_platform.tabular.config import load_model_config, model_names
 
@@ -62,7 +62,10 @@ def build(name: str):
 
     @dag(
         dag_id=config.dag_id,
-        schedule=config.schedule,
+        # Nightly, and at once when model_monitoring finds this model's data drifted.
+        schedule=AssetOrTimeSchedule(
+            timetable=CronTriggerTimetable(config.schedule, timezone="UTC"), assets=drift_asset(config.name)
+        ),
         start_date=datetime(2026, 1, 1),
         catchup=False,
         max_active_runs=1,

@@ -3,7 +3,7 @@
 # metadata DB), one status line per DAG, full logs under $AIRFLOW_HOME/runs/, then the run summary.
 set -euo pipefail
 DATE=${1:?usage: nightly.sh YYYY-MM-DD}
-DAGS=(ingest_daily churn_training fraud_training)
+DAGS=(ingest_daily model_monitoring churn_training fraud_training kb_embedding_refresh llm_finetune)
 LOGS="$AIRFLOW_HOME/runs/$DATE"
 mkdir -p "$LOGS"
 for dag in "${DAGS[@]}"; do
@@ -16,4 +16,9 @@ for dag in "${DAGS[@]}"; do
     exit 1
   fi
 done
+# The drift timeline over the past week: each champion against its training data, day by day.
+FROM=$(date -u -d "$DATE -6 day" +%F)
+echo "  drift of the champions, $FROM .. $DATE:"
+ml-platform monitor-drift --start "$FROM" --end "$DATE" 2>/dev/null
+ml-platform drift-timeline --start "$FROM" --end "$DATE" > "$LOGS/drift-timeline.txt" || true
 ml-platform summary --date "$DATE"

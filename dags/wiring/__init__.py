@@ -14,6 +14,35 @@ OWNER = "ml-platform"
 
 WAIT_FOR_PARTITION = timedelta(hours=6)
 
+
+def alert_on_failure(context: dict[str, Any]) -> None:
+    """Every DAG's failure path: log, and POST to ALERT_WEBHOOK_URL (or the alert_webhook_url Variable)."""
+    import os
+
+    from ml_platform.alerts import build_alert, send_alert
+    from ml_platform.settings import Settings
+
+    ti, dag_run = context["task_instance"], context["dag_run"]
+    webhook = os.environ.get("ALERT_WEBHOOK_URL")
+    if not webhook:
+        try:
+            from airflow.sdk import Variable
+
+            webhook = Variable.get("alert_webhook_url", default=None)
+        except Exception:  # the alert must go out even when the Variable store is unreachable
+            webhook = None
+    alert = build_alert(
+        dag_run.dag_id,
+        ti.task_id,
+        dag_run.run_id,
+        partition_date(context),
+        str(context.get("exception") or "task failed"),
+        Settings.from_env().reports_uri,
+        getattr(ti, "log_url", None),
+    )
+    send_alert(alert, webhook)
+
+
 # Every task retries with exponential backoff; a single flaky read must not cost a night.
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": OWNER,
@@ -22,6 +51,7 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": timedelta(minutes=10),
     "execution_timeout": timedelta(minutes=30),
+    "on_failure_callback": alert_on_failure,
 }
 
 
@@ -33,12 +63,23 @@ def lake_asset(table: str) -> Asset:
 def partition_date(context: dict[str, Any]) -> str:
     """The run's partition date (YYYY-MM-DD).
 
-    Runs triggered by an asset or without a logical date have none in the context: fall back to the
-    moment the run was due, so every run still writes exactly one date.
+    Scheduled and backfill runs: their logical date. Runs triggered by an asset (a drift verdict, say): the
+    date the triggering event names. Otherwise the moment the run was due, so every run writes one date.
     """
     dag_run = context["dag_run"]
-    moment = context.get("logical_date") or dag_run.logical_date or dag_run.run_after
-    return moment.date().isoformat()
+    moment = context.get("logical_date") or dag_run.logical_date
+    if moment is not None:
+        return moment.date().isoformat()
+    for events in (context.get("triggering_asset_events") or {}).values():
+        for event in events:
+            if (event.extra or {}).get("dt"):
+                return str(event.extra["dt"])[:10]
+    return dag_run.run_after.date().isoformat()
+
+
+def drift_asset(model: str) -> Asset:
+    """Updated by model_monitoring when a model's data drifted; the model's training DAG listens to it."""
+    return Asset(name=f"drift.{model}", uri=f"drift://{model}")
 
 
 def run_type(context: dict[str, Any]) -> str:
@@ -55,12 +96,12 @@ def run_context(context: dict[str, Any]):
     return RunContext(date.fromisoformat(partition_date(context)), run_type(context), dag_run.run_id, dag_run.dag_id)
 
 
-def partition_sensor(table: str):
+def partition_sensor(table: str, task_id: str | None = None):
     """A sensor task that waits (in reschedule mode, freeing its worker slot) for `table`'s partition of the
     run's date, and fails with the missing partition's name once WAIT_FOR_PARTITION has passed."""
 
     @task.sensor(
-        task_id="wait_for_partition",
+        task_id=task_id or "wait_for_partition",
         poke_interval=120,
         mode="reschedule",
         timeout=WAIT_FOR_PARTITION + timedelta(minutes=10),

@@ -75,6 +75,44 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_monitor_drift(args: argparse.Namespace) -> int:
+    """Drift of each tabular champion for past days, recorded like a backfill of model_monitoring."""
+    from ml_platform.lake import Lake
+    from ml_platform.monitoring.pipeline import tabular_monitor_step
+    from ml_platform.run_context import RunContext
+    from ml_platform.settings import Settings
+    from ml_platform.tabular.config import load_model_config, model_names
+
+    settings = Settings.from_env()
+    lake = Lake.at(settings.lake_uri)
+    for name in model_names():
+        config = load_model_config(name)
+        for day in lake.dates(config.dataset, args.start, args.end):
+            record = tabular_monitor_step(config, settings, RunContext(day, "backfill", "cli", "model_monitoring"))
+            share = record.get("share_drifted")
+            print(f"  {name} {day}: {record['verdict']}" + (f" ({share:.0%} of features drifted)" if share else ""))
+    return 0
+
+
+def cmd_drift_timeline(args: argparse.Namespace) -> int:
+    from ml_platform.datasets.scenario import load_demo_config
+    from ml_platform.monitoring.pipeline import write_timeline
+    from ml_platform.settings import Settings
+    from ml_platform.summary import markdown_table
+    from ml_platform.tabular.config import model_names
+
+    onset = as_date(args.onset) if args.onset else load_demo_config(latest=as_date(args.end)).scenario.drift_onset
+    out = write_timeline(Settings.from_env(), model_names(), as_date(args.start), as_date(args.end), onset)
+    if out["table"].empty:
+        print(f"no drift records between {args.start} and {args.end}: run model_monitoring for those dates first")
+        return 1
+    print(markdown_table(out["table"].to_dict("records")))
+    for model, alarm in out["alarms"].items():
+        print(f"{model}: {alarm}")
+    print(f"plot: {out['plot']}\ntable: {out['csv']}")
+    return 0
+
+
 def cmd_env_table(_: argparse.Namespace) -> int:
     from ml_platform.settings import env_table_markdown
 
@@ -110,6 +148,17 @@ def build_parser() -> argparse.ArgumentParser:
     summary = sub.add_parser("summary", help="print and store the run summary of a date")
     summary.add_argument("--date", default=today)
     summary.set_defaults(func=cmd_summary)
+
+    monitor = sub.add_parser("monitor-drift", help="drift of each champion for past days (recorded as backfill)")
+    monitor.add_argument("--start", required=True)
+    monitor.add_argument("--end", default=today)
+    monitor.set_defaults(func=cmd_monitor_drift)
+
+    timeline = sub.add_parser("drift-timeline", help="per-day drift table and PNG over a date range")
+    timeline.add_argument("--start", required=True)
+    timeline.add_argument("--end", default=today)
+    timeline.add_argument("--onset", default=None, help="known drift onset to mark (default: the demo scenario's)")
+    timeline.set_defaults(func=cmd_drift_timeline)
 
     env = sub.add_parser("env-table", help="print the environment-variable table of the README")
     env.set_defaults(func=cmd_env_table)

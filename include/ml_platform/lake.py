@@ -87,11 +87,12 @@ class Lake:
         digest = content_hash(frame)
         table = pa.Table.from_pandas(frame, preserve_index=False)
         record = {
+            # Caller metadata first: the lake's own facts about the partition must win any name clash.
+            **(meta or {}),
             "dataset": dataset,
             "dt": dt.isoformat(),
             "rows": len(frame),
             "content_hash": digest,
-            **(meta or {}),
         }
         schema_meta = dict(table.schema.metadata or {})
         schema_meta[_META_KEY] = json.dumps(record, default=str).encode()

@@ -26,6 +26,9 @@ class Reports:
     def key(pipeline: str, day: date | str, name: str) -> str:
         return f"{pipeline}/{as_date(day).isoformat()}/{name}"
 
+    def url(self, pipeline: str, day: date | str, name: str) -> str:
+        return self.store.url(self.key(pipeline, day, name))
+
     def write_bytes(self, pipeline: str, day: date | str, name: str, data: bytes) -> str:
         key = self.key(pipeline, day, name)
         self.store.put(key, data)

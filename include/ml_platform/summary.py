@@ -18,7 +18,12 @@ def pipelines() -> list[str]:
     """Pipelines in the order a night runs them; each writes records with a "summary" section."""
     from ml_platform.tabular.config import load_model_config, model_names
 
-    return ["ingest", *(load_model_config(name).pipeline for name in model_names())]
+    return [
+        "ingest",
+        *(load_model_config(name).pipeline for name in model_names()),
+        "kb_embedding_refresh",
+        "llm_finetune",
+    ]
 
 
 def _cell(value: Any) -> str:

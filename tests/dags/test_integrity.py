@@ -93,6 +93,7 @@ def test_every_task_has_owner_retries_with_backoff_and_a_timeout(dagbag) -> None
             assert task.retries >= 2, f"{where}: retries {task.retries} < 2"
             assert task.retry_exponential_backoff, f"{where}: no exponential backoff"
             assert task.execution_timeout is not None, f"{where}: no execution_timeout"
+            assert task.on_failure_callback, f"{where}: failures would raise no alert"
 
 
 def test_ingest_daily_lands_every_group_and_emits_its_assets(dagbag) -> None:

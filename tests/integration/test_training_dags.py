@@ -72,7 +72,7 @@ def test_first_run_registers_a_champion_with_a_decision_record(history, model: s
     record = decision(history, model, DAY)
     assert record["verdict"] == "promote" and record["champion_after"] == "1"
     assert "first champion" in record["reasons"][0]
-    assert {g["gate"] for g in record["gates"]} == {"validation", "floors", "primary_metric", "guardrails"}
+    assert {g["gate"] for g in record["gates"]} == {"validation", "floors", "primary_metric", "guardrails", "drift"}
     assert (Path(history.env["REPORTS_URI"]) / f"{model}_training" / DAY.isoformat() / "validation.html").exists()
     run = registry(history).get_run(registry(history).get_model_version(f"{model}-xgboost", "1").run_id)
     assert run.data.tags["partition_date"] == DAY.isoformat()
@@ -163,3 +163,49 @@ def test_a_three_day_backfill_records_decisions_but_moves_no_alias(history, runn
         assert record["run_type"] == "backfill"
         assert record["verdict"] == "recorded_only" and not record["aliases_moved"]
     assert {m: aliases(history, f"{m}-xgboost") for m in ("churn", "fraud")} == before
+
+
+def test_a_drifted_day_triggers_retraining_whose_decision_names_the_drift_gate(history, running_airflow) -> None:
+    drifted_day = DAY + timedelta(days=6)
+    bin_dir = Path(history.env["PATH"].split(":")[0])
+    env = history.env | {"DEMO_DRIFT_ONSET": (DAY + timedelta(days=5)).isoformat()}
+    for group in ("churn", "fraud", "support"):
+        subprocess.run(
+            [
+                str(bin_dir / "ml-platform"),
+                "demo-data",
+                "--end",
+                drifted_day.isoformat(),
+                "--days",
+                "2",
+                "--group",
+                group,
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    before = [r for r in running_airflow.runs("churn_training") if r["run_id"].startswith("asset_triggered__")]
+    history.cli("dags", "test", "model_monitoring", drifted_day.isoformat())
+    verdict = json.loads(
+        (
+            Path(history.env["REPORTS_URI"]) / "model_monitoring" / drifted_day.isoformat() / "churn_drift.json"
+        ).read_text()
+    )
+    assert verdict["verdict"] == "drifted" and verdict["drifted_features"]
+    html = Path(history.env["REPORTS_URI"]) / "model_monitoring" / drifted_day.isoformat() / "churn_drift.html"
+    assert all(feature in html.read_text() for feature in verdict["drifted_features"][:3])
+    deadline = time.monotonic() + 600
+    while True:
+        runs = [r for r in running_airflow.runs("churn_training") if r["run_id"].startswith("asset_triggered__")]
+        if len(runs) > len(before) and runs[0]["state"] in ("success", "failed"):
+            break
+        assert time.monotonic() < deadline, f"no drift-triggered churn_training run finished: {runs}"
+        time.sleep(5)
+    assert runs[0]["state"] == "success", runs[0]
+    record = decision(history, "churn", drifted_day)
+    assert record["run_type"] == "asset_triggered"
+    [drift_gate] = [g for g in record["gates"] if g["gate"] == "drift"]
+    assert "data drifted" in drift_gate["detail"]
+    assert record["facts"]["drift"]["drifted"] is True

@@ -23,6 +23,7 @@ class FinetuneConfig:
     warmup_steps: int
     checkpoint_every: int
     train_pairs: int
+    abstain_share: float
     seed: int
     lora_r: int
     lora_alpha: int
@@ -49,6 +50,10 @@ class AssistantConfig:
     price_in: float
     price_out: float
     promotion: PromotionPolicy
+    chat_sample: int = 12
+    hallucination_alert: float = 0.35
+    latency_p95_alert_s: float = 8.0
+    embedding_drift_alert: bool = True
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -100,6 +105,7 @@ def load_assistant_config() -> AssistantConfig:
             warmup_steps=int(ft["warmup_steps"]),
             checkpoint_every=int(ft["checkpoint_every"]),
             train_pairs=int(ft["train_pairs"]),
+            abstain_share=float(ft.get("abstain_share", 0.25)),
             seed=int(ft["seed"]),
             lora_r=int(lora["r"]),
             lora_alpha=int(lora["alpha"]),
@@ -111,5 +117,9 @@ def load_assistant_config() -> AssistantConfig:
         price_in=float(ev["price_per_1k_input_tokens"]),
         price_out=float(ev["price_per_1k_output_tokens"]),
         promotion=PromotionPolicy.from_config(raw["promotion"]),
+        chat_sample=int(raw.get("monitoring", {}).get("chat_sample", 12)),
+        hallucination_alert=float(raw.get("monitoring", {}).get("hallucination_alert", 0.35)),
+        latency_p95_alert_s=float(raw.get("monitoring", {}).get("latency_p95_alert_s", 8.0)),
+        embedding_drift_alert=bool(raw.get("monitoring", {}).get("embedding_drift_alert", True)),
         raw=raw,
     )

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ml_platform.llm.config import AssistantConfig
-from ml_platform.llm.prompts import format_context, messages
+from ml_platform.llm.prompts import SYSTEM, format_context, messages
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[a-z0-9$%.,]+")
@@ -70,11 +70,16 @@ class Answer:
     tokens_out: int
 
 
+def grounds(context: str) -> str:
+    """What an answer may rely on: the retrieved context and the prompt's own words (the company's name)."""
+    return f"{context}\n{SYSTEM}"
+
+
 def retrieve_contexts(questions: pd.DataFrame, retriever, config: AssistantConfig) -> list[tuple[str, bool]]:
     """(context, supporting article retrieved?) per question, from the live index."""
     out = []
-    for row in questions.itertuples():
-        hits = retriever.search(row.question, config.k)
+    searched = retriever.search_many(questions["question"].tolist(), config.k)
+    for row, hits in zip(questions.itertuples(), searched, strict=True):
         context = format_context([h.text for h in hits], config.max_context_chars)
         out.append((context, bool(row.article_id) and row.article_id in {h.article_id for h in hits}))
     return out
@@ -126,7 +131,7 @@ def score(answers: list[Answer], config: AssistantConfig) -> dict[str, float]:
 
     answerable = [a for a in answers if a.answerable]
     unanswerable = [a for a in answers if not a.answerable]
-    hallucinated = [detect_hallucination(a.answer, a.context).hallucinated for a in answers]
+    hallucinated = [detect_hallucination(a.answer, grounds(a.context)).hallucinated for a in answers]
     latencies = np.array([a.latency_s for a in answers])
     tokens_in = float(np.mean([a.tokens_in for a in answers]))
     tokens_out = float(np.mean([a.tokens_out for a in answers]))
@@ -164,7 +169,7 @@ def answers_table(answers: list[Answer], label: str) -> list[dict[str, Any]]:
 
     rows = []
     for a in answers:
-        verdict = detect_hallucination(a.answer, a.context)
+        verdict = detect_hallucination(a.answer, grounds(a.context))
         rows.append(
             {
                 "model": label,

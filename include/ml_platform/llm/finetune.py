@@ -166,20 +166,20 @@ def finetune(
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         tokens += int(mask.sum())
-        result.losses.append(round(float(loss), 5))
+        result.losses.append(round(loss.item(), 5))
         elapsed = time.perf_counter() - started
         log.info(
             "step %d/%d  loss %.4f  lr %.2e  %.0f tokens/s  %.0fs",
             step + 1,
             config.steps,
-            float(loss),
+            loss.item(),
             _lr_at(step, config),
             tokens / elapsed,
             elapsed,
         )
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             peft_model.save_pretrained(adapter_dir)
-            checkpoints.save(step + 1, adapter_dir, optimizer.state_dict(), {"step": step + 1, "loss": float(loss)})
+            checkpoints.save(step + 1, adapter_dir, optimizer.state_dict(), {"step": step + 1, "loss": loss.item()})
             log.info("checkpoint saved at step %d (%s)", step + 1, checkpoints.prefix)
     result.seconds = time.perf_counter() - started
     result.tokens_per_second = tokens / result.seconds if result.seconds else 0.0

@@ -38,14 +38,8 @@ def refresh_step(config: AssistantConfig, settings: Settings, ctx: RunContext) -
 
     lake = Lake.at(settings.lake_uri)
     kb, questions = lake.read("support_kb", ctx.day), lake.read("support_eval", ctx.day)
-    report = refresh_index(
-        open_vector_store(settings.vector_store_uri),
-        kb,
-        questions,
-        ctx.day,
-        k=config.k,
-        hit_rate_floor=config.hit_rate_floor,
-    )
+    with open_vector_store(settings.vector_store_uri) as store:
+        report = refresh_index(store, kb, questions, ctx.day, k=config.k, hit_rate_floor=config.hit_rate_floor)
     record = report.as_dict() | {
         "summary": {
             "section": "Knowledge-base index",
@@ -87,15 +81,17 @@ def training_examples(qa: pd.DataFrame, retriever, config: AssistantConfig) -> t
     kept = screened[~screened["blocked"]]
     abstain = kept[kept["qa_id"].str.endswith("-abstain")]
     grounded = kept.drop(abstain.index)
+    # Abstaining is the rarer skill: repeat "I don't know" pairs up to a fixed share of the training set.
+    n_abstain = round(config.finetune.train_pairs * config.finetune.abstain_share) if len(abstain) else 0
+    abstain = abstain.sample(n=n_abstain, replace=n_abstain > len(abstain), random_state=config.finetune.seed)
     budget = max(0, config.finetune.train_pairs - len(abstain))
     sample = pd.concat([grounded.sample(n=min(budget, len(grounded)), random_state=config.finetune.seed), abstain])
     examples = []
-    for row in sample.itertuples():
-        hits = retriever.search(row.question, config.k)
-        passages = [h.text for h in hits]
-        if not row.qa_id.endswith("-abstain") and row.article_id not in {h.article_id for h in hits}:
-            support = retriever.search(f"{row.question}", 20)
-            best = next((h for h in support if h.article_id == row.article_id), None)
+    wide = max(20, config.k)  # deep enough to find the supporting article when it is not in the top k
+    for row, hits in zip(sample.itertuples(), retriever.search_many(sample["question"].tolist(), wide), strict=True):
+        passages = [h.text for h in hits[: config.k]]
+        if not row.qa_id.endswith("-abstain") and row.article_id not in {h.article_id for h in hits[: config.k]}:
+            best = next((h for h in hits if h.article_id == row.article_id), None)
             if best is None:
                 continue  # the answer cannot be grounded in anything retrievable: do not teach it
             passages = [best.text, *passages[: config.k - 1]]

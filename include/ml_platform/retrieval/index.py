@@ -267,8 +267,12 @@ class Retriever:
         return self._embedder
 
     def search(self, question: str, k: int = 4) -> list[Hit]:
-        vector = self.embedder.embed([question])[0]
-        return self.store.search(self.index_name, vector, k)
+        return self.search_many([question], k)[0]
+
+    def search_many(self, questions: list[str], k: int = 4) -> list[list[Hit]]:
+        """One batched embedding for many questions: far cheaper than one model call per question."""
+        vectors = self.embedder.embed(list(questions))
+        return [self.store.search(self.index_name, vector, k) for vector in vectors]
 
     def close(self) -> None:
         self.store.close()

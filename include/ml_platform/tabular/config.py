@@ -42,6 +42,9 @@ class ModelConfig:
     cost_false_negative: float
     extra_metrics: tuple[str, ...]
     promotion: PromotionPolicy
+    drift_share_threshold: float = 0.3
+    prediction_drift: bool = True
+    max_reference_rows: int = 20000
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -69,7 +72,16 @@ class ModelConfig:
 
     def fingerprint(self) -> str:
         """Hash of everything that changes what training produces; part of the rerun idempotency key."""
-        relevant = {k: v for k, v in asdict(self).items() if k not in ("raw", "description", "schedule", "promotion")}
+        ignored = (
+            "raw",
+            "description",
+            "schedule",
+            "promotion",
+            "drift_share_threshold",
+            "prediction_drift",
+            "max_reference_rows",
+        )
+        relevant = {k: v for k, v in asdict(self).items() if k not in ignored}
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -94,6 +106,9 @@ def _parse(raw: dict[str, Any]) -> ModelConfig:
         cost_false_negative=float(raw["threshold"].get("cost_false_negative", 1.0)),
         extra_metrics=tuple(raw.get("metrics", {}).get("extra", [])),
         promotion=PromotionPolicy.from_config(raw["promotion"]),
+        drift_share_threshold=float(raw.get("monitoring", {}).get("drift_share_threshold", 0.3)),
+        prediction_drift=bool(raw.get("monitoring", {}).get("prediction_drift", True)),
+        max_reference_rows=int(raw.get("monitoring", {}).get("max_reference_rows", 20000)),
         raw=raw,
     )
     _check(config)

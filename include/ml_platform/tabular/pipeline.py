@@ -243,6 +243,14 @@ def _champion_metrics(config: ModelConfig, registry: ModelRegistry, version: str
     return evaluate(schema.label_binary(frame).to_numpy(), model.predict_proba(features)[:, 1], threshold, config)
 
 
+def _drift(settings: Settings, config: ModelConfig, ctx: RunContext) -> dict[str, Any] | None:
+    """The day's drift verdict for this model (from model_monitoring), for the promotion's drift gate."""
+    from ml_platform.monitoring.pipeline import latest_drift
+
+    verdict = latest_drift(settings, config.name, ctx.day)
+    return verdict and {k: verdict.get(k) for k in ("drifted", "share_drifted", "drifted_features", "champion_version")}
+
+
 def decide_step(
     config: ModelConfig,
     settings: Settings,
@@ -270,7 +278,11 @@ def decide_step(
         challenger_metrics=training["metrics"],
         champion_version=champion,
         champion_metrics=champion_metrics,
-        facts={"validation_passed": validation.get("success", False), **(facts or {})},
+        facts={
+            "validation_passed": validation.get("success", False),
+            "drift": _drift(settings, config, ctx),
+            **(facts or {}),
+        },
         force_reason=force_reason,
         stale_reason=stale_reason(registry, model, champion, ctx.day),
     )

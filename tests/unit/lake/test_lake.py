@@ -130,3 +130,8 @@ def test_store_exists_is_exact_not_a_prefix_match(store_uri: str) -> None:
     assert store.list("a/") == ["a/bc"]
     store.delete("a/bc")
     assert not store.exists("a/bc")
+
+
+def test_caller_metadata_cannot_overwrite_the_lakes_own_facts(lake: Lake) -> None:
+    info = lake.write("support_kb", "2026-11-01", frame(3), {"rows": {"support_kb": 99}, "source": "demo"})
+    assert lake.info("support_kb", "2026-11-01").rows == info.rows == 3
