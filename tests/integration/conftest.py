@@ -1,4 +1,8 @@
-"""A throwaway embedded Airflow (SQLite metadata DB, LocalExecutor) running this repo's real DAGs."""
+"""A throwaway Airflow (LocalExecutor) running this repo's real DAGs on a real PostgreSQL metadata DB.
+
+PostgreSQL (the production metadata DB of docker-compose) runs on these machines; each test session gets a
+fresh database and drops it afterwards. SQLite, the `make run` default, locks under a busy scheduler.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,8 +47,37 @@ class EmbeddedAirflow:
         payload = [line for line in out.splitlines() if line.startswith(("[{", "[]"))]
         return json.loads(payload[-1]) if payload else []
 
+    def wait_for_runs(self, dag_id: str, prefix: str, count: int, timeout: float = 600) -> list[dict]:
+        """Poll until `count` runs whose id starts with `prefix` have finished; returns them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = [r for r in self.runs(dag_id) if r["run_id"].startswith(prefix)]
+            if len(runs) >= count and all(r["state"] in ("success", "failed") for r in runs[:count]):
+                return runs
+            assert time.monotonic() < deadline, f"{dag_id}: {count} {prefix}* run(s) did not finish: {runs}"
+            time.sleep(3)
 
-def airflow_env(root: Path, port: int) -> dict[str, str]:
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+
+
+@contextmanager
+def scratch_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for one session's metadata, dropped afterwards."""
+    import psycopg2
+
+    name = f"airflow_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(dbname="postgres", **PG)
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"postgresql+psycopg2://{PG['user']}@{PG['host']}:{PG['port']}/{name}"
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.close()
+
+
+def airflow_env(root: Path, port: int, metadata_db: str) -> dict[str, str]:
     home = root / "airflow"
     base = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
     return base | {
@@ -53,8 +88,10 @@ def airflow_env(root: Path, port: int) -> dict[str, str]:
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        # Paused: a running scheduler would otherwise start today's run of every DAG (a full LoRA fine-tune
+        # among them). Tests unpause exactly the DAGs they drive.
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata_db,
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
@@ -73,9 +110,13 @@ def airflow_env(root: Path, port: int) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def embedded_airflow(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedAirflow:
-    root = tmp_path_factory.mktemp("platform")
-    airflow = EmbeddedAirflow(root / "airflow", airflow_env(root, free_port()))
+def embedded_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedAirflow]:
+    with scratch_database() as metadata_db:
+        root = tmp_path_factory.mktemp("platform")
+        yield _prepared(EmbeddedAirflow(root / "airflow", airflow_env(root, free_port(), metadata_db)))
+
+
+def _prepared(airflow: EmbeddedAirflow) -> EmbeddedAirflow:
     airflow.home.mkdir(parents=True)
     airflow.cli("db", "migrate")
     # Pools (model_training, ...), connections and variables, exactly as `make airflow-init` loads them.
@@ -117,4 +158,17 @@ def running_airflow(embedded_airflow: EmbeddedAirflow) -> Iterator[EmbeddedAirfl
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
+        _kill_strays(embedded_airflow.env["AIRFLOW_HOME"])
         log.close()
+
+
+def _kill_strays(home: str) -> None:
+    """Task workers can outlive the scheduler's process group; end every process of this Airflow home."""
+    import psutil
+
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.pid != os.getpid() and proc.environ().get("AIRFLOW_HOME") == home:
+                proc.kill()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -140,6 +139,7 @@ def test_rollback_moves_champion_back_to_previous_with_a_reason(history) -> None
 def test_a_three_day_backfill_records_decisions_but_moves_no_alias(history, running_airflow) -> None:
     before = {m: aliases(history, f"{m}-xgboost") for m in ("churn", "fraud")}
     start, end = DAY + timedelta(days=2), DAY + timedelta(days=4)
+    running_airflow.cli("dags", "unpause", "fraud_training")
     running_airflow.cli(
         "backfill",
         "create",
@@ -150,13 +150,7 @@ def test_a_three_day_backfill_records_decisions_but_moves_no_alias(history, runn
         "--to-date",
         f"{end.isoformat()}T23:59:59",
     )
-    deadline = time.monotonic() + 600
-    while True:
-        runs = [r for r in running_airflow.runs("fraud_training") if r["run_id"].startswith("backfill__")]
-        if len(runs) == 3 and all(r["state"] in ("success", "failed") for r in runs):
-            break
-        assert time.monotonic() < deadline, f"backfill did not finish: {runs}"
-        time.sleep(5)
+    runs = running_airflow.wait_for_runs("fraud_training", "backfill__", 3)
     assert {r["state"] for r in runs} == {"success"}, runs
     for offset in range(3):
         record = decision(history, "fraud", start + timedelta(days=offset))
@@ -186,6 +180,7 @@ def test_a_drifted_day_triggers_retraining_whose_decision_names_the_drift_gate(h
             capture_output=True,
             timeout=300,
         )
+    running_airflow.cli("dags", "unpause", "churn_training")  # asset-triggered runs need an unpaused DAG
     before = [r for r in running_airflow.runs("churn_training") if r["run_id"].startswith("asset_triggered__")]
     history.cli("dags", "test", "model_monitoring", drifted_day.isoformat())
     verdict = json.loads(
@@ -196,13 +191,7 @@ def test_a_drifted_day_triggers_retraining_whose_decision_names_the_drift_gate(h
     assert verdict["verdict"] == "drifted" and verdict["drifted_features"]
     html = Path(history.env["REPORTS_URI"]) / "model_monitoring" / drifted_day.isoformat() / "churn_drift.html"
     assert all(feature in html.read_text() for feature in verdict["drifted_features"][:3])
-    deadline = time.monotonic() + 600
-    while True:
-        runs = [r for r in running_airflow.runs("churn_training") if r["run_id"].startswith("asset_triggered__")]
-        if len(runs) > len(before) and runs[0]["state"] in ("success", "failed"):
-            break
-        assert time.monotonic() < deadline, f"no drift-triggered churn_training run finished: {runs}"
-        time.sleep(5)
+    runs = running_airflow.wait_for_runs("churn_training", "asset_triggered__", len(before) + 1)
     assert runs[0]["state"] == "success", runs[0]
     record = decision(history, "churn", drifted_day)
     assert record["run_type"] == "asset_triggered"
