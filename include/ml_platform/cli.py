@@ -106,7 +106,7 @@ def cmd_drift_timeline(args: argparse.Namespace) -> int:
     if out["table"].empty:
         print(f"no drift records between {args.start} and {args.end}: run model_monitoring for those dates first")
         return 1
-    print(markdown_table(out["table"].to_dict("records")))
+    print(markdown_table(out["table"].assign(day=out["table"]["day"].dt.date).to_dict("records")))
     for model, alarm in out["alarms"].items():
         print(f"{model}: {alarm}")
     print(f"plot: {out['plot']}\ntable: {out['csv']}")

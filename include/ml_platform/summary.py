@@ -20,6 +20,7 @@ def pipelines() -> list[str]:
 
     return [
         "ingest",
+        "model_monitoring",
         *(load_model_config(name).pipeline for name in model_names()),
         "kb_embedding_refresh",
         "llm_finetune",
