@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import Param, dag, task
-from wiring import DEFAULT_ARGS, force_reason, partition_sensor, run_context
+from wiring import DEFAULT_ARGS, force_promote_params, force_reason, partition_sensor, run_context
 
 from ml_platform.llm.config import load_assistant_config
 
@@ -61,8 +61,7 @@ FT = CONFIG.finetune
             maximum=1000,
             description=f"Held-out questions per model (default {CONFIG.eval_questions}).",
         ),
-        "force_promote": Param(False, type="boolean", description="Promote even if a gate fails (manual runs)."),
-        "force_reason": Param("", type="string", maxLength=500, description="Required with force_promote."),
+        **force_promote_params(),
     },
 )
 def llm_finetune():

@@ -11,7 +11,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
-from wiring import DEFAULT_ARGS, drift_asset, force_reason, lake_asset, partition_sensor, run_context
+from wiring import (
+    DEFAULT_ARGS,
+    drift_asset,
+    force_promote_params,
+    force_reason,
+    lake_asset,
+    partition_sensor,
+    run_context,
+)
 
 from ml_platform.tabular.config import load_model_config, model_names
 
@@ -48,12 +56,7 @@ def form(config) -> dict[str, Param]:
             additionalProperties=False,
             description=f'XGBoost overrides, e.g. {{"max_depth": 5}}; defaults: {config.hyperparameters}',
         ),
-        "force_promote": Param(
-            False, type="boolean", description="Promote the new model even if a gate fails (manual runs only)."
-        ),
-        "force_reason": Param(
-            "", type="string", maxLength=500, description="Required with force_promote: why, in words; it is recorded."
-        ),
+        **force_promote_params(),
     }
 
 

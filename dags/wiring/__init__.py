@@ -17,13 +17,11 @@ WAIT_FOR_PARTITION = timedelta(hours=6)
 
 def alert_on_failure(context: dict[str, Any]) -> None:
     """Every DAG's failure path: log, and POST to ALERT_WEBHOOK_URL (or the alert_webhook_url Variable)."""
-    import os
-
-    from ml_platform.alerts import build_alert, send_alert
+    from ml_platform.alerts import build_alert, configured_webhook, send_alert
     from ml_platform.settings import Settings
 
     ti, dag_run = context["task_instance"], context["dag_run"]
-    webhook = os.environ.get("ALERT_WEBHOOK_URL")
+    webhook = configured_webhook()
     if not webhook:
         try:
             from airflow.sdk import Variable
@@ -128,6 +126,20 @@ def partition_sensor(table: str, task_id: str | None = None):
         return False
 
     return wait_for_partition()
+
+
+def force_promote_params() -> dict[str, Any]:
+    """The two form fields every promoting DAG offers; `force_reason` below enforces them."""
+    from airflow.sdk import Param
+
+    return {
+        "force_promote": Param(
+            False, type="boolean", description="Promote the new model even if a gate fails (manual runs only)."
+        ),
+        "force_reason": Param(
+            "", type="string", maxLength=500, description="Required with force_promote: why, in words; it is recorded."
+        ),
+    }
 
 
 def force_reason(params: dict[str, Any]) -> str | None:

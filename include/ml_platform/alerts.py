@@ -74,6 +74,13 @@ def build_alert(
     )
 
 
+def configured_webhook() -> str | None:
+    """ALERT_WEBHOOK_URL, the one setting every alert path reads first."""
+    import os
+
+    return os.environ.get("ALERT_WEBHOOK_URL") or None
+
+
 def send_alert(alert: Alert, webhook_url: str | None, timeout: float = 5.0) -> bool:
     """Log always; POST when a webhook is set. Returns whether the webhook accepted it (never raises:
     a broken pager must not hide the original failure)."""

@@ -80,6 +80,11 @@ class ModelRegistry:
         except MlflowException:
             return {}
 
+    def version_of_run(self, model: str, run_id: str) -> str | None:
+        """The registered version a run produced, if any (how reruns find the work they can reuse)."""
+        versions = self.client.search_model_versions(f"name = '{model}' and run_id = '{run_id}'")
+        return str(versions[0].version) if versions else None
+
     def version(self, model: str, version: str):
         return self.client.get_model_version(model, version)
 

@@ -124,18 +124,12 @@ def finetune_step(config: AssistantConfig, settings: Settings, ctx: RunContext) 
     key = _training_key(config, qa_info.content_hash, retriever.index_name, base.sha256)
     registry = ModelRegistry(settings)
     existing = registry.find_run(config.registered_model, {"training_key": key})
-    versions = existing and registry.client.search_model_versions(
-        f"name = '{config.registered_model}' and run_id = '{existing.info.run_id}'"
-    )
-    if versions:
-        log.info(
-            "same config, data, index and base model as run %s: reusing version %s",
-            existing.info.run_id,
-            versions[0].version,
-        )
+    version = existing and registry.version_of_run(config.registered_model, existing.info.run_id)
+    if version:
+        log.info("same config, data, index and base model as run %s: reusing version %s", existing.info.run_id, version)
         return {
             "run_id": existing.info.run_id,
-            "version": str(versions[0].version),
+            "version": version,
             "reused": True,
             "index": retriever.index_name,
             "training_key": key,

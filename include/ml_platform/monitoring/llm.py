@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from ml_platform.alerts import Alert, send_alert
+from ml_platform.alerts import Alert, configured_webhook, send_alert
 from ml_platform.lake import Lake, as_date
 from ml_platform.llm.config import AssistantConfig
 from ml_platform.registry import CHAMPION, ModelRegistry
@@ -58,15 +58,9 @@ def _alerts(config: AssistantConfig, metrics: dict[str, Any], drift, ctx: RunCon
                 message=breach,
                 report_url=url,
             ),
-            _webhook(),
+            configured_webhook(),
         )
     return breaches
-
-
-def _webhook() -> str | None:
-    import os
-
-    return os.environ.get("ALERT_WEBHOOK_URL")
 
 
 def assistant_monitor_step(config: AssistantConfig, settings: Settings, ctx: RunContext) -> dict[str, Any]:

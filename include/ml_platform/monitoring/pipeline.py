@@ -11,7 +11,6 @@ import logging
 from datetime import date
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ml_platform.datasets.schema import load_schema
@@ -45,18 +44,11 @@ def _champion_reference(registry: ModelRegistry, config: ModelConfig, version: s
     return days, version_info
 
 
-def _scores(model, frame: pd.DataFrame, config: ModelConfig) -> np.ndarray:
-    from ml_platform.tabular.features import align, encode
-
-    features = align(encode(frame, load_schema(config.dataset), config), list(model.get_booster().feature_names))
-    return model.predict_proba(features)[:, 1]
-
-
 def tabular_monitor_step(config: ModelConfig, settings: Settings, ctx: RunContext) -> dict[str, Any]:
     import mlflow.xgboost
 
     from ml_platform.monitoring.drift import tabular_drift
-    from ml_platform.tabular.features import raw_feature_columns
+    from ml_platform.tabular.features import raw_feature_columns, score
 
     registry, lake, reports = ModelRegistry(settings), Lake.at(settings.lake_uri), Reports.at(settings.reports_uri)
     champion = registry.alias_version(config.registered_model, CHAMPION)
@@ -77,8 +69,8 @@ def tabular_monitor_step(config: ModelConfig, settings: Settings, ctx: RunContex
         current,
         schema,
         raw_feature_columns(schema, config),
-        _scores(model, reference, config) if config.prediction_drift else None,
-        _scores(model, current, config) if config.prediction_drift else None,
+        score(model, reference, schema, config) if config.prediction_drift else None,
+        score(model, current, schema, config) if config.prediction_drift else None,
         share_threshold=config.drift_share_threshold,
         reference_days=days,
     )

@@ -36,6 +36,11 @@ def encode(frame: pd.DataFrame, schema: DatasetSchema, config: ModelConfig) -> p
     return pd.DataFrame(columns, index=frame.index)
 
 
+def score(model, frame: pd.DataFrame, schema: DatasetSchema, config: ModelConfig):
+    """A trained XGBoost model's probabilities on a partition, encoded to the model's own feature list."""
+    return model.predict_proba(align(encode(frame, schema, config), list(model.get_booster().feature_names)))[:, 1]
+
+
 def align(encoded: pd.DataFrame, feature_names: list[str]) -> pd.DataFrame:
     """Reorder to a model's own feature list; columns it never saw are dropped, missing ones are 0."""
     return encoded.reindex(columns=feature_names, fill_value=0.0)

@@ -73,11 +73,6 @@ def training_key(config: ModelConfig, partitions: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _version_of_run(registry: ModelRegistry, config: ModelConfig, run_id: str) -> str | None:
-    versions = registry.client.search_model_versions(f"name = '{config.registered_model}' and run_id = '{run_id}'")
-    return str(versions[0].version) if versions else None
-
-
 def train_step(config: ModelConfig, settings: Settings, ctx: RunContext) -> dict[str, Any]:
     from ml_platform.tabular.training import load_training_data
 
@@ -86,7 +81,7 @@ def train_step(config: ModelConfig, settings: Settings, ctx: RunContext) -> dict
     key = training_key(config, data.partitions)
     registry = ModelRegistry(settings)
     existing = registry.find_run(config.registered_model, {"training_key": key})
-    if existing is not None and (version := _version_of_run(registry, config, existing.info.run_id)):
+    if existing is not None and (version := registry.version_of_run(config.registered_model, existing.info.run_id)):
         log.info(
             "%s: same config and data as run %s (version %s); reusing it instead of retraining",
             config.name,
@@ -231,16 +226,15 @@ def _champion_metrics(config: ModelConfig, registry: ModelRegistry, version: str
     """The champion scored on the challenger's evaluation day, with the champion's own threshold."""
     import mlflow.xgboost
 
-    from ml_platform.tabular.features import align, encode
+    from ml_platform.tabular.features import score
     from ml_platform.tabular.metrics import evaluate
 
     schema = load_schema(config.dataset)
     model = mlflow.xgboost.load_model(f"models:/{config.registered_model}/{version}")
     frame = lake.read(config.dataset, day)
-    features = align(encode(frame, schema, config), list(model.get_booster().feature_names))
     run = registry.client.get_run(registry.version(config.registered_model, version).run_id)
     threshold = float(run.data.params.get("threshold", 0.5))
-    return evaluate(schema.label_binary(frame).to_numpy(), model.predict_proba(features)[:, 1], threshold, config)
+    return evaluate(schema.label_binary(frame).to_numpy(), score(model, frame, schema, config), threshold, config)
 
 
 def _drift(settings: Settings, config: ModelConfig, ctx: RunContext) -> dict[str, Any] | None:

@@ -34,23 +34,18 @@ def _axes(title: str):
     return fig, ax
 
 
-def evaluation_plots(
-    name: str, y: np.ndarray, p: np.ndarray, importance: dict[str, float], champion_p: np.ndarray | None = None
-) -> dict[str, bytes]:
-    curves = [("challenger", p)] + ([("champion", champion_p)] if champion_p is not None else [])
+def evaluation_plots(name: str, y: np.ndarray, p: np.ndarray, importance: dict[str, float]) -> dict[str, bytes]:
     fig, ax = _axes(f"{name}: ROC on the evaluation day")
-    for label, scores in curves:
-        fpr, tpr, _ = roc_curve(y, scores)
-        ax.plot(fpr, tpr, label=label)
+    fpr, tpr, _ = roc_curve(y, p)
+    ax.plot(fpr, tpr, label="challenger")
     ax.plot([0, 1], [0, 1], ls="--", c="grey", lw=0.8)
     ax.set(xlabel="false positive rate", ylabel="true positive rate")
     ax.legend()
     plots = {"roc_curve.png": _png(fig)}
 
     fig, ax = _axes(f"{name}: precision-recall")
-    for label, scores in curves:
-        precision, recall, _ = precision_recall_curve(y, scores)
-        ax.plot(recall, precision, label=label)
+    precision, recall, _ = precision_recall_curve(y, p)
+    ax.plot(recall, precision, label="challenger")
     ax.axhline(y.mean(), ls="--", c="grey", lw=0.8, label="base rate")
     ax.set(xlabel="recall", ylabel="precision")
     ax.legend()
