@@ -57,13 +57,15 @@ run: airflow-init  ## the nightly chain on embedded defaults for DATE (default: 
 	$(BIN)/ml-platform demo-data --end $$(date -u -d "$(DATE) -1 day" +%F) --days $$(( $${DEMO_DAYS:-14} - 1 ))
 	@scripts/nightly.sh $(DATE)
 
-test: install  ## the whole suite: lint, unit, DAG, integration and service tests
+test: install  ## the whole suite: lint, import contracts, unit, DAG, integration and service tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
-lint: install  ## ruff check
+lint: install  ## ruff check and the package's import contracts (layers, no cycles, no Airflow)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 format: install  ## ruff format and autofix
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .

@@ -14,7 +14,6 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -88,13 +87,14 @@ def bench_lake(frame: pd.DataFrame, root: Path) -> list[str]:
 def bench_training(frame: pd.DataFrame) -> list[str]:
     import xgboost as xgb
 
-    from ml_platform.datasets.schema import load_schema
-    from ml_platform.tabular.config import load_model_config
+    from ml_platform.config.datasets import load_schema
+    from ml_platform.config.tabular import load_model_config
     from ml_platform.tabular.features import encode
     from ml_platform.tabular.training import TrainingData, train_and_evaluate
 
-    config = load_model_config("fraud").with_overrides(hyperparameters={"n_estimators": 200})
-    config = replace(config, early_stopping_rounds=10_000)  # no early stop: both fit the same 200 trees
+    config = load_model_config("fraud").for_run({"hyperparameters": {"n_estimators": 200}})
+    # No early stop: both fit the same 200 trees.
+    config = config.model_copy(update={"model": config.model.model_copy(update={"early_stopping_rounds": 10_000})})
     schema = load_schema("fraud")
     third = len(frame) // 3
     data = TrainingData(frame.iloc[:third], frame.iloc[third : 2 * third], frame.iloc[2 * third :], [DAY], DAY, DAY)
@@ -102,7 +102,7 @@ def bench_training(frame: pd.DataFrame) -> list[str]:
     y = schema.label_binary(data.train)
 
     def bare() -> None:
-        model = xgb.XGBClassifier(**config.hyperparameters, tree_method="hist", n_jobs=2, random_state=7)
+        model = xgb.XGBClassifier(**config.model.hyperparameters, tree_method="hist", n_jobs=2, random_state=7)
         model.fit(x, y)
         model.predict_proba(encode(data.test, schema, config))
 
@@ -116,7 +116,7 @@ def bench_training(frame: pd.DataFrame) -> list[str]:
 
 
 def bench_validation(frame: pd.DataFrame) -> list[str]:
-    from ml_platform.datasets.schema import load_schema
+    from ml_platform.config.datasets import load_schema
     from ml_platform.validation import validate_partition
 
     schema = load_schema("fraud")

@@ -1,28 +1,40 @@
 """Nightly ingestion: land the date's churn, fraud and support partitions in the lake and announce them.
 
 Each task is keyed by the run's partition date: a rerun or backfill of a date replaces exactly that
-date's partitions. Downstream pipelines consume the emitted Assets.
+date's partitions. Downstream pipelines consume the emitted Assets (one per table, `lake://<table>`), whose
+events carry the partition's date, rows and content hash. Groups, tables and sources: configs/pipelines/ingest.yaml.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import Param, dag, task
-from wiring import DEFAULT_ARGS, lake_asset, partition_date
+from airflow.sdk import Param, dag
+from wiring.assets import lake_asset
+from wiring.policy import task_defaults
+from wiring.steps import step
 
-from ml_platform.catalog import GROUP_TABLES, load_ingest_config
+from ml_platform import names
+from ml_platform.config.pipelines import load_ingest_config
 
 CONFIG = load_ingest_config()
 
 
+def landed(record: dict) -> list[tuple]:
+    """Each landed partition's facts on its table's asset event."""
+    return [
+        (lake_asset(p["dataset"]), {"dt": record["date"], "rows": p["rows"], "content_hash": p["content_hash"]})
+        for p in record["partitions"]
+    ]
+
+
 @dag(
-    dag_id="ingest_daily",
+    dag_id=names.INGEST,
     schedule=CONFIG.schedule,
     start_date=datetime.combine(CONFIG.start_date, datetime.min.time()),
     catchup=False,
     max_active_runs=4,
-    default_args=DEFAULT_ARGS,
+    default_args=task_defaults(),
     tags=["ingestion", "lake"],
     doc_md=__doc__,
     params={
@@ -35,27 +47,15 @@ CONFIG = load_ingest_config()
     },
 )
 def ingest_daily():
-    def make_task(group: str, tables: tuple[str, ...]):
-        @task(task_id=f"ingest_{group}", outlets=[lake_asset(t) for t in tables])
-        def ingest(**context) -> dict:
-            from ml_platform.ingest import ingest_group
-            from ml_platform.settings import Settings
-
-            source = context["params"]["source"]
-            day = partition_date(context)
-            record = ingest_group(group, day, Settings.from_env(), None if source == "config" else source)
-            for partition in record["partitions"]:
-                context["outlet_events"][lake_asset(partition["dataset"])].extra = {
-                    "dt": day,
-                    "rows": partition["rows"],
-                    "content_hash": partition["content_hash"],
-                }
-            return {p["dataset"]: p["rows"] for p in record["partitions"]}
-
-        return ingest()
-
-    for group, tables in GROUP_TABLES.items():
-        make_task(group, tables)
+    for group in CONFIG.groups.values():
+        step(
+            "ml_platform.pipelines.ingest.ingest_step",
+            group.for_run,
+            task_id=f"ingest_{group.name}",
+            outlets=[lake_asset(t) for t in group.tables],
+            announce=landed,
+            keep=("group", "date", "source"),
+        )()
 
 
 ingest_daily()

@@ -10,42 +10,43 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import Asset, dag, task
-from wiring import DEFAULT_ARGS, lake_asset, partition_sensor, run_context
+from airflow.sdk import dag
+from wiring.assets import lake_asset, live_index_asset
+from wiring.policy import task_defaults
+from wiring.sensors import partition_sensor
+from wiring.steps import step
 
-from ml_platform.llm.config import load_assistant_config
+from ml_platform import names
+from ml_platform.config.assistant import load_assistant_config
 
 CONFIG = load_assistant_config()
-LIVE_INDEX = Asset(name="vectors.support_kb", uri="vectors://support_kb")
+
+
+def switched(record: dict) -> list[tuple]:
+    return [(live_index_asset(), {"index": record["live_after"], "hit_rate": record["hit_rate"]})]
 
 
 @dag(
-    dag_id="kb_embedding_refresh",
-    schedule=CONFIG.schedules["kb_embedding_refresh"],
-    start_date=datetime(2026, 1, 1),
+    dag_id=names.KB_REFRESH,
+    schedule=CONFIG.schedules.kb_embedding_refresh,
+    start_date=datetime.combine(CONFIG.start_date, datetime.min.time()),
     catchup=False,
     max_active_runs=1,
-    default_args=DEFAULT_ARGS,
+    default_args=task_defaults(CONFIG.name),
     tags=["llmops", "retrieval", "support-assistant"],
     doc_md=__doc__,
 )
 def kb_embedding_refresh():
-    @task(pool="embedding", inlets=[lake_asset("support_kb")], outlets=[LIVE_INDEX])
-    def refresh(**context) -> dict:
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from ml_platform.llm.pipeline import IndexCheckFailed, refresh_step
-        from ml_platform.settings import Settings
-
-        try:
-            record = refresh_step(CONFIG, Settings.from_env(), run_context(context))
-        except IndexCheckFailed as failed:
-            # The same articles give the same index: retrying cannot pass the check.
-            raise AirflowFailException(str(failed)) from failed
-        context["outlet_events"][LIVE_INDEX].extra = {"index": record["live_after"], "hit_rate": record["hit_rate"]}
-        return {k: record[k] for k in ("live_after", "embedded", "deleted", "hit_rate")}
-
-    partition_sensor("support_kb") >> refresh()
+    refresh = step(
+        "ml_platform.pipelines.retrieval.refresh_step",
+        CONFIG.for_run,
+        pool="embedding",
+        inlets=[lake_asset("support_kb")],
+        outlets=[live_index_asset()],
+        announce=switched,
+        keep=("live_after", "embedded", "deleted", "hit_rate"),
+    )()
+    partition_sensor("support_kb") >> refresh
 
 
 kb_embedding_refresh()

@@ -13,72 +13,60 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import dag, task
-from wiring import DEFAULT_ARGS, drift_asset, lake_asset, partition_sensor, run_context, run_type
+from airflow.sdk import dag
+from wiring.assets import drift_asset, lake_asset
+from wiring.policy import task_defaults
+from wiring.sensors import partition_sensor
+from wiring.steps import announce_when, step
 
-from ml_platform.tabular.config import load_model_config, model_names
+from ml_platform import names
+from ml_platform.config.assistant import load_assistant_config
+from ml_platform.config.pipelines import load_monitoring_config
+from ml_platform.config.tabular import load_model_config, model_names
+
+CONFIG = load_monitoring_config()
+ASSISTANT = load_assistant_config()
+STEPS = "ml_platform.pipelines.monitoring"
+DRIFT_FIELDS = ("model", "day", "verdict", "share_drifted", "drifted_features", "html_report", "retrain")
+
+
+def drift_event(record: dict) -> dict:
+    keys = {
+        "dt": "day",
+        "share_drifted": "share_drifted",
+        "drifted_features": "drifted_features",
+        "report": "html_report",
+    }
+    return {key: record[field] for key, field in keys.items()}
 
 
 @dag(
-    dag_id="model_monitoring",
-    schedule="15 2 * * *",
-    start_date=datetime(2026, 1, 1),
+    dag_id=names.MONITORING,
+    schedule=CONFIG.schedule,
+    start_date=datetime.combine(CONFIG.start_date, datetime.min.time()),
     catchup=False,
     max_active_runs=2,
-    default_args=DEFAULT_ARGS,
+    default_args=task_defaults(),
     tags=["monitoring", "drift", "llmops"],
     doc_md=__doc__,
 )
 def model_monitoring():
-    def monitor(name: str):
+    for name in model_names():
         config = load_model_config(name)
+        drift = step(
+            f"{STEPS}.tabular_monitor_step",
+            config.for_run,
+            task_id=f"drift_{name}",
+            inlets=[lake_asset(config.dataset)],
+            keep=DRIFT_FIELDS,
+        )()
+        partition_sensor(config.dataset, f"wait_for_{config.dataset}") >> drift
+        announce_when("retrain", drift_asset(name), drift_event, task_id=f"trigger_retraining_{name}")(drift)
 
-        @task(task_id=f"drift_{name}", inlets=[lake_asset(config.dataset)])
-        def drift(**context) -> dict:
-            from ml_platform.monitoring.pipeline import tabular_monitor_step
-            from ml_platform.settings import Settings
-
-            record = tabular_monitor_step(config, Settings.from_env(), run_context(context))
-            return {
-                k: record.get(k)
-                for k in ("model", "day", "verdict", "share_drifted", "drifted_features", "html_report")
-            }
-
-        @task.short_circuit(task_id=f"retrain_needed_{name}")
-        def retrain_needed(result: dict, **context) -> bool:
-            if result["verdict"] != "drifted":
-                return False
-            if run_type(context) == "backfill":
-                print(f"{name} drifted on {result['day']}: recorded only (backfill runs trigger no retraining)")
-                return False
-            return True
-
-        @task(task_id=f"trigger_retraining_{name}", outlets=[drift_asset(name)])
-        def trigger_retraining(result: dict, **context) -> None:
-            context["outlet_events"][drift_asset(name)].extra = {
-                "dt": result["day"],
-                "share_drifted": result["share_drifted"],
-                "drifted_features": result["drifted_features"],
-                "report": result["html_report"],
-            }
-            print(f"{name} drifted on {result['day']}: retraining triggered ({result['html_report']})")
-
-        result = drift()
-        partition_sensor(config.dataset, f"wait_for_{config.dataset}") >> result
-        retrain_needed(result) >> trigger_retraining(result)
-
-    for model_name in model_names():
-        monitor(model_name)
-
-    @task(task_id="monitor_assistant", pool="llm_training")
-    def monitor_assistant(**context) -> dict:
-        from ml_platform.llm.config import load_assistant_config
-        from ml_platform.monitoring.llm import assistant_monitor_step
-        from ml_platform.settings import Settings
-
-        return assistant_monitor_step(load_assistant_config(), Settings.from_env(), run_context(context))
-
-    partition_sensor("support_chats", "wait_for_support_chats") >> monitor_assistant()
+    assistant = step(
+        f"{STEPS}.assistant_monitor_step", ASSISTANT.for_run, task_id="monitor_assistant", pool="llm_training"
+    )()
+    partition_sensor("support_chats", "wait_for_support_chats") >> assistant
 
 
 model_monitoring()

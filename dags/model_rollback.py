@@ -1,25 +1,32 @@
 """Manual rollback: move a model's `champion` alias back to its `previous` version, with a written reason.
 
 Triggered from the UI only (no schedule). The rollback is recorded as a decision like any promotion:
-in the task log, under REPORTS_URI/<model>_training/<date>/rollback.json, and as a tag on the demoted version.
+in the task log, under REPORTS_URI/model_rollback/<date>/<model>_rollback.json, and as a tag on the demoted
+version.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import Param, dag, task
-from wiring import DEFAULT_ARGS, run_context
+from airflow.sdk import Param, dag
+from wiring.policy import task_defaults
+from wiring.steps import DECISION_FIELDS, step
 
-from ml_platform.tabular.config import model_names
+from ml_platform import names
+from ml_platform.config.tabular import load_model_config, load_training_pipeline, model_names
+
+
+def chosen_model(params: dict):
+    return load_model_config(params["model"])
 
 
 @dag(
-    dag_id="model_rollback",
+    dag_id=names.ROLLBACK,
     schedule=None,
-    start_date=datetime(2026, 1, 1),
+    start_date=datetime.combine(load_training_pipeline().start_date, datetime.min.time()),
     catchup=False,
-    default_args=DEFAULT_ARGS,
+    default_args=task_defaults(),
     tags=["mlops", "registry", "manual-only"],
     doc_md=__doc__,
     params={
@@ -34,18 +41,7 @@ from ml_platform.tabular.config import model_names
     },
 )
 def model_rollback():
-    @task
-    def rollback(**context) -> dict:
-        from ml_platform.settings import Settings
-        from ml_platform.tabular.config import load_model_config
-        from ml_platform.tabular.pipeline import rollback_step
-
-        params = context["params"]
-        config = load_model_config(params["model"])
-        decision = rollback_step(config, Settings.from_env(), run_context(context), params["reason"])
-        return {k: decision[k] for k in ("verdict", "reasons", "champion_before", "champion_after")}
-
-    rollback()
+    step("ml_platform.pipelines.tabular.rollback_step", chosen_model, keep=DECISION_FIELDS)()
 
 
 model_rollback()

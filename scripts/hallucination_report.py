@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from ml_platform.monitoring.hallucination import detect_hallucination, detector_scores, load_cases
+from ml_platform.config.assistant import load_assistant_config
+from ml_platform.evaluation.hallucination import detect_hallucination, detector_scores, load_cases
 
 
 def main(argv: list[str]) -> int:
     cases = load_cases(argv[0] if argv else None)
-    scores = detector_scores(cases)
+    detector = load_assistant_config().evaluation.detector
+    scores = detector_scores(cases, detector)
     positives = sum(c.hallucinated for c in cases)
     print(f"cases: {len(cases)} ({positives} hallucinated, {len(cases) - positives} not)")
     for name in ("precision", "recall", "f1", "accuracy"):
@@ -23,7 +25,7 @@ def main(argv: list[str]) -> int:
         print(f"{label}: {len(ids)}")
         for case_id in ids:
             case = by_id[case_id]
-            verdict = detect_hallucination(case.answer, case.context)
+            verdict = detect_hallucination(case.answer, case.context, detector)
             print(f"  {case_id} ({case.note}): {'; '.join(verdict.reasons) or 'no reason found'}")
     return 0
 

@@ -1,29 +1,20 @@
 """One alert path for every DAG: a log line always, and a JSON POST to a webhook when one is configured.
 
-The payload names the DAG, task, model, date, the failed gate (validation, training history, index check,
-drift, ...) and a link to the report, so whoever is paged knows where to look before opening Airflow.
+The payload names the DAG, task, model, date, the failed gate and the report's location, all read from the
+typed failure (`ml_platform.errors`), so whoever is paged knows where to look before opening Airflow.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
+import os
 import urllib.request
 from dataclasses import asdict, dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
-
-# The first pattern found in the failure text names the gate that stopped the run.
-GATES = (
-    ("validation", re.compile(r"failed \d+ of \d+ expectations|validation failed", re.I)),
-    ("partition_missing", re.compile(r"has not landed|no landing file", re.I)),
-    ("training_history", re.compile(r"landed day\(s\).*needed to train", re.I)),
-    ("index_check", re.compile(r"not made live|hit rate", re.I)),
-    ("drift", re.compile(r"drift", re.I)),
-    ("llm_budget", re.compile(r"hallucination|latency budget", re.I)),
-)
+UNCLASSIFIED = "task_error"
 
 
 @dataclass(frozen=True)
@@ -35,6 +26,7 @@ class Alert:
     date: str
     model: str | None
     failed_gate: str
+    retryable: bool | None
     message: str
     report_url: str | None
     log_url: str | None = None
@@ -43,23 +35,20 @@ class Alert:
         return asdict(self)
 
 
-def failed_gate(text: str) -> str:
-    return next((gate for gate, pattern in GATES if pattern.search(text)), "task_error")
-
-
-def model_of(dag_id: str) -> str | None:
-    for suffix in ("_training", "_finetune"):
-        if dag_id.endswith(suffix):
-            return "support_assistant" if dag_id == "llm_finetune" else dag_id.removesuffix(suffix)
-    return None
-
-
-def build_alert(
-    dag_id: str, task_id: str, run_id: str, day: str, error: str, reports_uri: str, log_url: str | None = None
+def failure_alert(
+    *,
+    dag_id: str,
+    task_id: str,
+    run_id: str,
+    day: str,
+    error: BaseException | None,
+    records_url: str,
+    model: str | None = None,
+    log_url: str | None = None,
 ) -> Alert:
-    gate = failed_gate(error)
-    model = model_of(dag_id)
-    pipeline = "llm_finetune" if dag_id == "llm_finetune" else dag_id
+    """The alert for a failed task: gate, retryability and report come from the failure's own fields; an
+    error the platform did not raise on purpose is a `task_error` pointing at the run's records folder."""
+    gate = getattr(error, "gate", UNCLASSIFIED)
     return Alert(
         title=f"{dag_id}.{task_id} failed for {day}" + (f" ({model}: {gate})" if model else f" ({gate})"),
         dag_id=dag_id,
@@ -68,16 +57,15 @@ def build_alert(
         date=day,
         model=model,
         failed_gate=gate,
-        message=error[:2000],
-        report_url=f"{reports_uri.rstrip('/')}/{pipeline}/{day}/",
+        retryable=getattr(error, "retryable", None),
+        message=(str(error) if error is not None else "task failed")[:2000],
+        report_url=getattr(error, "report_url", None) or records_url,
         log_url=log_url,
     )
 
 
 def configured_webhook() -> str | None:
     """ALERT_WEBHOOK_URL, the one setting every alert path reads first."""
-    import os
-
     return os.environ.get("ALERT_WEBHOOK_URL") or None
 
 

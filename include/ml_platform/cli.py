@@ -7,25 +7,36 @@ import logging
 import sys
 from datetime import date, timedelta
 
-from ml_platform.lake import as_date
+from ml_platform.dates import as_date
 
 
 def _days(end: date, count: int) -> list[date]:
     return [end - timedelta(days=offset) for offset in range(count - 1, -1, -1)]
 
 
+def _ingest(group: str, day: date, source: str | None, demo=None) -> dict:
+    """One group's ingest for one date, as a local (not Airflow) run."""
+    from ml_platform.config.pipelines import load_ingest_config
+    from ml_platform.pipelines.ingest import ingest_step
+    from ml_platform.run_context import RunContext
+    from ml_platform.settings import Settings
+
+    configured = load_ingest_config().groups[group].for_run({"source": source})
+    return ingest_step(configured, Settings.from_env(), RunContext(day, "local"), demo)
+
+
 def cmd_demo_data(args: argparse.Namespace) -> int:
+    from ml_platform.config.pipelines import load_ingest_config
     from ml_platform.datasets.scenario import load_demo_config
-    from ml_platform.ingest import GROUP_TABLES, ingest_group
     from ml_platform.settings import Settings
 
     settings = Settings.from_env()
     demo = load_demo_config()
     days = _days(as_date(args.end), args.days or demo.days)
-    groups = args.group or list(GROUP_TABLES)
+    groups = args.group or list(load_ingest_config().groups)
     print(f"Generating demo data for {days[0]} .. {days[-1]} ({len(days)} days) into {settings.lake_uri}")
     for index, day in enumerate(days, 1):
-        rows = {g: sum(p["rows"] for p in ingest_group(g, day, settings, "demo", demo)["partitions"]) for g in groups}
+        rows = {g: sum(p["rows"] for p in _ingest(g, day, "demo", demo)["partitions"]) for g in groups}
         print(
             f"  [{index:>2}/{len(days)}] {day}: " + ", ".join(f"{g} {n:,} rows" for g, n in rows.items()),
             flush=True,
@@ -34,10 +45,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from ml_platform.ingest import ingest_group
-    from ml_platform.settings import Settings
-
-    record = ingest_group(args.group, args.date, Settings.from_env(), args.source)
+    record = _ingest(args.group, as_date(args.date), args.source)
     for partition in record["partitions"]:
         print(f"{partition['dataset']}/dt={partition['dt']}: {partition['rows']} rows -> {partition['uri']}")
     return 0
@@ -59,7 +67,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             date_column=args.date_column,
             seed=settings.seed,
         )
-    except (ValueError, FileNotFoundError, KeyError) as error:
+    except (ValueError, FileNotFoundError) as error:
         print(f"import failed: {error}", file=sys.stderr)
         return 2
     print("\n".join(result.lines()))
@@ -77,29 +85,30 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_monitor_drift(args: argparse.Namespace) -> int:
     """Drift of each tabular champion for past days, recorded like a backfill of model_monitoring."""
+    from ml_platform import names
+    from ml_platform.config.tabular import load_model_config, model_names
     from ml_platform.lake import Lake
-    from ml_platform.monitoring.pipeline import tabular_monitor_step
+    from ml_platform.pipelines.monitoring import tabular_monitor_step
     from ml_platform.run_context import RunContext
     from ml_platform.settings import Settings
-    from ml_platform.tabular.config import load_model_config, model_names
 
     settings = Settings.from_env()
     lake = Lake.at(settings.lake_uri)
     for name in model_names():
         config = load_model_config(name)
         for day in lake.dates(config.dataset, args.start, args.end):
-            record = tabular_monitor_step(config, settings, RunContext(day, "backfill", "cli", "model_monitoring"))
+            record = tabular_monitor_step(config, settings, RunContext(day, "backfill", "cli", names.MONITORING))
             share = record.get("share_drifted")
             print(f"  {name} {day}: {record['verdict']}" + (f" ({share:.0%} of features drifted)" if share else ""))
     return 0
 
 
 def cmd_drift_timeline(args: argparse.Namespace) -> int:
+    from ml_platform.config.tabular import model_names
     from ml_platform.datasets.scenario import load_demo_config
-    from ml_platform.monitoring.pipeline import write_timeline
+    from ml_platform.pipelines.monitoring import write_timeline
     from ml_platform.settings import Settings
     from ml_platform.summary import markdown_table
-    from ml_platform.tabular.config import model_names
 
     onset = as_date(args.onset) if args.onset else load_demo_config(latest=as_date(args.end)).scenario.drift_onset
     out = write_timeline(Settings.from_env(), model_names(), as_date(args.start), as_date(args.end), onset)

@@ -13,23 +13,21 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ml_platform.dates import as_date
+from ml_platform.errors import PartitionMissing
 from ml_platform.storage import ObjectStore, open_store
 
 PART_FILE = "part-00000.parquet"
 QUARANTINE = "_quarantine"
 _META_KEY = b"ml_platform"
 _DT = re.compile(r"^(?P<dataset>[^/]+)/dt=(?P<dt>\d{4}-\d{2}-\d{2})/" + re.escape(PART_FILE) + "$")
-
-
-class PartitionMissing(LookupError):
-    """A partition that a step needs has not landed (or was quarantined)."""
 
 
 @dataclass(frozen=True)
@@ -55,14 +53,6 @@ def content_hash(df: pd.DataFrame) -> str:
     digest = hashlib.sha256(",".join(map(str, df.columns)).encode())
     digest.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
     return digest.hexdigest()[:16]
-
-
-def as_date(value: date | datetime | str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value)[:10])
 
 
 def partition_key(dataset: str, dt: date | str) -> str:
@@ -105,6 +95,19 @@ class Lake:
     # -- reading ---------------------------------------------------------------------------------------
     def exists(self, dataset: str, dt: date | str) -> bool:
         return self.store.exists(partition_key(dataset, dt))
+
+    def landed(self, dataset: str, dt: date | str, waited: timedelta, patience: timedelta) -> bool:
+        """Whether a partition a run waits for is there; once `patience` has passed it is a failure that
+        names the partition (retrying the wait will not make an upstream run happen)."""
+        if self.exists(dataset, dt):
+            return True
+        if waited > patience:
+            raise PartitionMissing(
+                f"{dataset}/dt={as_date(dt)} has not landed in {self.store.uri} after {waited}: did ingest_daily "
+                f"run for {as_date(dt)}? Check its run, or land the partition and clear this task.",
+                retryable=False,
+            )
+        return False
 
     def _table(self, dataset: str, dt: date | str) -> pa.Table:
         try:

@@ -12,38 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ml_platform.config.policy import PromotionPolicy
 
-@dataclass(frozen=True)
-class Guardrail:
-    direction: str  # "higher" or "lower" is better
-    tolerance: float
-
-
-@dataclass(frozen=True)
-class PromotionPolicy:
-    primary_metric: str
-    min_improvement: float
-    gates: tuple[str, ...]
-    primary_direction: str = "higher"
-    guardrails: Mapping[str, Guardrail] = field(default_factory=dict)
-    floors: Mapping[str, float] = field(default_factory=dict)  # challenger metric must be >= floor
-    ceilings: Mapping[str, float] = field(default_factory=dict)  # challenger metric must be <= ceiling
-
-    @classmethod
-    def from_config(cls, raw: Mapping[str, Any]) -> PromotionPolicy:
-        policy = cls(
-            primary_metric=raw["primary_metric"],
-            min_improvement=float(raw["min_improvement"]),
-            gates=tuple(raw["gates"]),
-            primary_direction=raw.get("primary_direction", "higher"),
-            guardrails={k: Guardrail(**v) for k, v in (raw.get("guardrails") or {}).items()},
-            floors={k: float(v) for k, v in (raw.get("floors") or {}).items()},
-            ceilings={k: float(v) for k, v in (raw.get("ceilings") or {}).items()},
-        )
-        unknown = [g for g in policy.gates if g not in GATES]
-        if unknown:
-            raise ValueError(f"unknown promotion gate(s) {unknown}; known: {sorted(GATES)}")
-        return policy
+__all__ = ["GATES", "Decision", "GateResult", "PromotionPolicy", "decide", "evaluate_gates"]
 
 
 @dataclass(frozen=True)

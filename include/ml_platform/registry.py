@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Mapping
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from ml_platform.policy import Decision
+from ml_platform import names
+from ml_platform.errors import NothingToRollBack
+from ml_platform.policy import Decision, PromotionPolicy, decide, evaluate_gates
 from ml_platform.reports import Reports
+from ml_platform.run_context import RunContext
 from ml_platform.settings import Settings
 
 log = logging.getLogger(__name__)
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
+Record = TypeVar("Record")
 
 
 def configure_mlflow(settings: Settings):
@@ -88,6 +94,16 @@ class ModelRegistry:
     def version(self, model: str, version: str):
         return self.client.get_model_version(model, version)
 
+    def find_registered(self, model: str, training_key: str) -> tuple[Any, str] | None:
+        """The finished run that already trained `training_key`, with the version it registered, or None."""
+        run = self.find_run(model, {"training_key": training_key})
+        version = run and self.version_of_run(model, run.info.run_id)
+        return (run, version) if version else None
+
+    def tag_version(self, model: str, version: str, tags: Mapping[str, str]) -> None:
+        for tag, value in tags.items():
+            self.client.set_model_version_tag(model, version, tag, value)
+
     def set_alias(self, model: str, alias: str, version: str) -> None:
         self.client.set_registered_model_alias(model, alias, version)
         log.info("alias %s@%s -> version %s", model, alias, version)
@@ -109,24 +125,47 @@ class ModelRegistry:
         """champion back to previous; returns (demoted, restored). The previous alias is consumed."""
         champion, previous = self.alias_version(model, CHAMPION), self.alias_version(model, PREVIOUS)
         if champion is None or previous is None:
-            raise LookupError(f"{model}: nothing to roll back to (champion={champion}, previous={previous})")
+            raise NothingToRollBack(f"{model}: nothing to roll back to (champion={champion}, previous={previous})")
         self.set_alias(model, CHAMPION, previous)
         self.delete_alias(model, PREVIOUS)
         return champion, previous
 
 
+def train_or_reuse(
+    registry: ModelRegistry,
+    model: str,
+    training_key: str,
+    train: Callable[[], Record],
+    reuse: Callable[[Any, str], Record],
+) -> Record:
+    """Same training key (config, data, base model) -> the run that already trained it, instead of training again:
+    a rerun of a date gives the same version and the same metrics, for every kind of model."""
+    found = registry.find_registered(model, training_key)
+    if found is None:
+        return train()
+    run, version = found
+    log.info("%s: same config and data as run %s (version %s); reusing it", model, run.info.run_id, version)
+    return reuse(run, version)
+
+
+def run_tags(ctx: RunContext, training_key: str) -> dict[str, str]:
+    """What every training run and registered version carries, so a version can be traced to its run."""
+    return {
+        "partition_date": ctx.day.isoformat(),
+        "run_type": ctx.run_type,
+        "airflow_run_id": ctx.airflow_run_id,
+        "dag_id": ctx.dag_id,
+        "training_key": training_key,
+    }
+
+
 def record_decision(
-    decision: Decision,
-    settings: Settings,
-    pipeline: str,
-    mlflow_run_id: str | None = None,
-    name: str = "decision",
-    summary: dict[str, Any] | None = None,
+    decision: Decision, settings: Settings, pipeline: str, mlflow_run_id: str | None = None, name: str = names.DECISION
 ) -> str:
     """Print, store under REPORTS_URI and attach to the MLflow run: the same JSON in all three places."""
     for line in decision.log_lines():
         log.info(line)
-    payload = decision.as_dict() | ({"summary": summary} if summary else {})
+    payload = decision.as_dict()
     url = Reports.at(settings.reports_uri).write_json(pipeline, decision.date, name, payload)
     if mlflow_run_id:
         mlflow = configure_mlflow(settings)
@@ -140,24 +179,17 @@ def settle_promotion(
     model: str,
     registered_model: str,
     pipeline: str,
-    ctx,
+    ctx: RunContext,
     version: str,
     run_id: str | None,
-    policy,
+    policy: PromotionPolicy,
     challenger_metrics: dict[str, float],
     champion_version: str | None,
     champion_metrics: dict[str, float] | None,
     facts: dict[str, Any],
-    force_reason: str | None = None,
-    stale_reason: str | None = None,
-    summary_row: dict[str, Any] | None = None,
-    summary_section: str = "Models",
 ) -> Decision:
     """Gates -> verdict -> alias moves -> one decision record. Shared by every registered model."""
-    from ml_platform.policy import decide, evaluate_gates
-
-    if force_reason and ctx.run_type != "manual":
-        raise ValueError(f"force-promote is for manual runs only; this is a {ctx.run_type} run")
+    force_reason = ctx.force_reason
     gates = evaluate_gates(policy, challenger_metrics, champion_metrics, facts)
     verdict, reasons = decide(
         gates=gates,
@@ -165,7 +197,7 @@ def settle_promotion(
         champion_version=champion_version,
         is_backfill=ctx.is_backfill,
         force_reason=force_reason,
-        stale_reason=stale_reason,
+        stale_reason=stale_reason(registry, registered_model, champion_version, ctx.day),
     )
     moved = verdict == "promote" or (verdict == "reject" and not ctx.is_backfill)
     if verdict == "promote":
@@ -191,16 +223,11 @@ def settle_promotion(
         aliases_moved=moved,
         facts=facts,
     )
-    row = (summary_row or {}) | {
-        "champion": f"{champion_version or 'none'} -> {decision.champion_after or 'none'}",
-        "decision": decision.summary(),
-    }
-    summary = {"section": summary_section, "key": model, "order": 3, "row": row}
-    record_decision(decision, registry.settings, pipeline, run_id, summary=summary)
+    record_decision(decision, registry.settings, pipeline, run_id)
     return decision
 
 
-def stale_reason(registry: ModelRegistry, registered_model: str, champion: str | None, day) -> str | None:
+def stale_reason(registry: ModelRegistry, registered_model: str, champion: str | None, day: date) -> str | None:
     """A model trained for an earlier date never replaces a champion trained for a later one."""
     if champion is None:
         return None

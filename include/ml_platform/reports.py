@@ -10,7 +10,7 @@ import json
 from datetime import date
 from typing import Any
 
-from ml_platform.lake import as_date
+from ml_platform.dates import as_date
 from ml_platform.storage import ObjectStore, open_store
 
 
@@ -28,6 +28,17 @@ class Reports:
 
     def url(self, pipeline: str, day: date | str, name: str) -> str:
         return self.store.url(self.key(pipeline, day, name))
+
+    def folder_url(self, pipeline: str, day: date | str) -> str:
+        """Where a pipeline's records of a date live (what an alert points at)."""
+        return self.store.url(self.key(pipeline, day, "")).rstrip("/") + "/"
+
+    def find_json(self, pipeline: str, day: date | str, name: str) -> dict[str, Any] | None:
+        """A record, or None when that step has not written it."""
+        try:
+            return self.read_json(pipeline, day, name)
+        except KeyError:
+            return None
 
     def write_bytes(self, pipeline: str, day: date | str, name: str, data: bytes) -> str:
         key = self.key(pipeline, day, name)

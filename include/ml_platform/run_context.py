@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
+from types import MappingProxyType
+from typing import Any
+
+from ml_platform.errors import BadInput
+
+MIN_FORCE_REASON = 10
 
 
 @dataclass(frozen=True)
@@ -12,7 +19,20 @@ class RunContext:
     run_type: str  # scheduled | manual | backfill | asset_triggered | local
     airflow_run_id: str = "local"
     dag_id: str = ""
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def is_backfill(self) -> bool:
         return self.run_type == "backfill"
+
+    @property
+    def force_reason(self) -> str | None:
+        """The written reason of a manual force-promote, or None. A force needs a real reason and a manual run."""
+        if not self.params.get("force_promote"):
+            return None
+        reason = str(self.params.get("force_reason") or "").strip()
+        if len(reason) < MIN_FORCE_REASON:
+            raise BadInput(f"force_promote needs a force_reason of at least {MIN_FORCE_REASON} characters")
+        if self.run_type != "manual":
+            raise BadInput(f"force-promote is for manual runs only; this is a {self.run_type} run")
+        return reason

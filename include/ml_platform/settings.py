@@ -40,6 +40,10 @@ ENV_DEFAULTS: dict[str, tuple[str, str]] = {
         "Where a `landing` ingest source looks for `<table>/<YYYY-MM-DD>.csv` or `.parquet`.",
     ),
     "PLATFORM_SEED": ("42", "Seed of the demo data generators: same seed and date, same data."),
+    "PLATFORM_CONFIG_DIR": (
+        "include/ml_platform/configs",
+        "Folder of the YAML configs (datasets, models, pipelines, assistant); point it at your own copy.",
+    ),
 }
 
 
@@ -70,6 +74,7 @@ class Settings:
     landing_uri: str
     model_cache_uri: str
     seed: int
+    config_dir: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -90,6 +95,7 @@ class Settings:
             landing_uri=_resolve(get("LANDING_URI"), root),
             model_cache_uri=_resolve(get("MODEL_CACHE_URI"), root),
             seed=int(get("PLATFORM_SEED")),
+            config_dir=_resolve(get("PLATFORM_CONFIG_DIR"), root),
         )
 
 

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ml_platform.datasets.schema import DatasetSchema
+from ml_platform.config.datasets import DatasetSchema
+from ml_platform.errors import ValidationFailed
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -86,6 +87,10 @@ class ValidationOutcome:
         )
         return "\n".join([head, *(f"  - {f._line()}" for f in self.failed)])
 
+    def failure(self, report_url: str | None = None, quarantined_to: str | None = None) -> ValidationFailed:
+        """The typed failure a failed partition raises: not retryable, pointing at its report."""
+        return ValidationFailed(self.error_message(), report_url=report_url, quarantined_to=quarantined_to)
+
     def as_record(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
@@ -94,12 +99,6 @@ class ValidationOutcome:
             "evaluated": self.evaluated,
             "failed": [asdict(f) for f in self.failed],
         }
-
-
-class ValidationFailed(Exception):
-    def __init__(self, outcome: ValidationOutcome) -> None:
-        super().__init__(outcome.error_message())
-        self.outcome = outcome
 
 
 def label_share_column(schema: DatasetSchema) -> str:

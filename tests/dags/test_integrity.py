@@ -97,13 +97,14 @@ def test_every_task_has_owner_retries_with_backoff_and_a_timeout(dagbag) -> None
 
 
 def test_ingest_daily_lands_every_group_and_emits_its_assets(dagbag) -> None:
-    from ml_platform.catalog import GROUP_TABLES
+    from ml_platform.config.pipelines import load_ingest_config
 
+    groups = load_ingest_config().groups
     dag = dagbag.dags["ingest_daily"]
-    assert {t.task_id for t in dag.tasks} == {f"ingest_{g}" for g in GROUP_TABLES}
-    for group, tables in GROUP_TABLES.items():
-        outlets = {o.uri for o in dag.get_task(f"ingest_{group}").outlets}
-        assert outlets == {f"lake://{t}/" for t in tables}
+    assert {t.task_id for t in dag.tasks} == {f"ingest_{g}" for g in groups}
+    for group in groups.values():
+        outlets = {o.uri for o in dag.get_task(f"ingest_{group.name}").outlets}
+        assert outlets == {f"lake://{t}/" for t in group.tables}
 
 
 def test_every_pool_a_task_uses_is_declared_in_airflow_settings(dagbag) -> None:

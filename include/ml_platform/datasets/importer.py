@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml_platform.datasets.schema import CoercionReport, coerce_to_schema, load_schema
-from ml_platform.lake import Lake, PartitionInfo, as_date
+from ml_platform.config.datasets import load_schema
+from ml_platform.datasets.schema import CoercionReport, coerce_to_schema
+from ml_platform.dates import as_date
+from ml_platform.lake import Lake, PartitionInfo
 
 
 @dataclass

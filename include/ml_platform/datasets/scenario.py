@@ -8,27 +8,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from ml_platform.catalog import CONFIG_DIR
-from ml_platform.datasets.schema import DatasetSchema
+from ml_platform.config.datasets import DatasetSchema
+from ml_platform.config.demo import BAD_DATA_KINDS, BadDataEntry, DemoFile, load_demo_file
+from ml_platform.errors import ConfigError
 
-BAD_DATA_KINDS = (
-    "missing_column",
-    "null_burst",
-    "out_of_range",
-    "unknown_category",
-    "duplicate_ids",
-    "label_collapse",
-    "too_few_rows",
-)
+__all__ = ["BAD_DATA_KINDS", "BadData", "DemoConfig", "Scenario", "inject_bad_data", "load_demo_config"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +29,7 @@ class BadData:
 
     def __post_init__(self) -> None:
         if self.kind not in BAD_DATA_KINDS:
-            raise ValueError(f"unknown bad-data kind {self.kind!r}; expected one of {BAD_DATA_KINDS}")
+            raise ConfigError(f"unknown bad-data kind {self.kind!r}; expected one of {BAD_DATA_KINDS}")
 
 
 @dataclass(frozen=True)
@@ -56,17 +46,18 @@ class Scenario:
 
 @dataclass(frozen=True)
 class DemoConfig:
+    """demo.yaml with the environment's overrides applied (DEMO_DAYS, DEMO_SCALE, DEMO_DRIFT_ONSET, DEMO_BAD_DATA)."""
+
     days: int
-    sizes: dict[str, dict[str, int]]
+    sizes: Mapping[str, Mapping[str, int]]
     scenario: Scenario
     scale: float = 1.0
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def size(self, dataset: str, key: str, minimum: int = 1) -> int:
         return max(minimum, round(self.sizes[dataset][key] * self.scale))
 
 
-def _parse_onset(value: Any, latest: date) -> date | None:
+def _parse_onset(value: date | int | str | None, latest: date) -> date | None:
     if value in (None, "", "null", "none"):
         return None
     if isinstance(value, date):
@@ -77,39 +68,29 @@ def _parse_onset(value: Any, latest: date) -> date | None:
     return date.fromisoformat(text)
 
 
-def _parse_bad_data(value: Any) -> tuple[BadData, ...]:
-    """From YAML (list of mappings) or the env form `dataset:YYYY-MM-DD:kind,...`."""
-    if not value:
-        return ()
-    if isinstance(value, str):
-        items = []
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            dataset, dt, kind = part.split(":")
-            items.append({"dataset": dataset, "dt": dt, "kind": kind})
-        value = items
-    return tuple(BadData(v["dataset"], date.fromisoformat(str(v["dt"])), v["kind"]) for v in value)
-
-
-@cache
-def _demo_yaml() -> dict[str, Any]:
-    return yaml.safe_load((CONFIG_DIR / "demo.yaml").read_text())
+def _parse_bad_data(env_value: str | None, configured: tuple[BadDataEntry, ...]) -> tuple[BadData, ...]:
+    """From the environment's form `dataset:YYYY-MM-DD:kind,...`, else from demo.yaml."""
+    if not env_value:
+        return tuple(BadData(b.dataset, b.dt, b.kind) for b in configured)
+    items = []
+    for part in filter(None, (p.strip() for p in env_value.split(","))):
+        dataset, dt, kind = part.split(":")
+        items.append(BadData(dataset, date.fromisoformat(dt), kind))
+    return tuple(items)
 
 
 def load_demo_config(latest: date | None = None, env: Mapping[str, str] | None = None) -> DemoConfig:
     env = os.environ if env is None else env
-    raw = _demo_yaml()
-    latest = latest or date.today()
-    scenario_raw = raw.get("scenario", {})
+    file: DemoFile = load_demo_file()
     scenario = Scenario(
-        drift_onset=_parse_onset(env.get("DEMO_DRIFT_ONSET", scenario_raw.get("drift_onset")), latest),
-        bad_data=_parse_bad_data(env.get("DEMO_BAD_DATA") or scenario_raw.get("bad_data")),
+        drift_onset=_parse_onset(env.get("DEMO_DRIFT_ONSET", file.scenario.drift_onset), latest or date.today()),
+        bad_data=_parse_bad_data(env.get("DEMO_BAD_DATA"), file.scenario.bad_data),
     )
     return DemoConfig(
-        days=int(env.get("DEMO_DAYS", raw["days"])),
-        sizes=raw["sizes"],
+        days=int(env.get("DEMO_DAYS", file.days)),
+        sizes=file.sizes,
         scenario=scenario,
         scale=float(env.get("DEMO_SCALE", 1.0)),
-        raw=raw,
     )
 
 
@@ -151,5 +132,5 @@ def inject_bad_data(df: pd.DataFrame, kind: str, schema: DatasetSchema, rng: np.
     elif kind == "too_few_rows":
         out = out.iloc[: max(1, schema.row_count[0] // 4)]
     else:
-        raise ValueError(f"unknown bad-data kind {kind!r}")
+        raise ConfigError(f"unknown bad-data kind {kind!r}; expected one of {BAD_DATA_KINDS}")
     return out

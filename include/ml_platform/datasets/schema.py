@@ -1,98 +1,16 @@
-"""Dataset schemas loaded from `configs/datasets/<name>.yaml`, and type coercion of foreign files against them.
-
-One schema feeds the generators' tests, the importer of real files, and (later) the validation suite, so a
-column's vocabulary or range is written down once.
-"""
+"""Type coercion of foreign files (an import, a landed feed) against a dataset's schema, with a report of
+everything that could not be read. The schemas themselves are config (`ml_platform.config.datasets`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from ml_platform.catalog import CONFIG_DIR
+from ml_platform.config.datasets import ColumnSpec, DatasetSchema
 
-DTYPES = ("string", "category", "int", "float", "timestamp")
-
-
-@dataclass(frozen=True)
-class ColumnSpec:
-    name: str
-    dtype: str
-    unique: bool = False
-    values: tuple[Any, ...] | None = None
-    min: float | None = None
-    max: float | None = None
-    pattern: str | None = None
-    max_null_fraction: float = 0.0
-
-    @property
-    def numeric(self) -> bool:
-        return self.dtype in ("int", "float")
-
-
-@dataclass(frozen=True)
-class DatasetSchema:
-    name: str
-    description: str
-    id_column: str
-    label_column: str
-    positive_label: Any
-    label_rate: tuple[float, float]
-    row_count: tuple[int, int]
-    columns: tuple[ColumnSpec, ...]
-    time_column: str | None = None
-    # Identifiers that are not the row id (customer, merchant): never model features.
-    key_columns: tuple[str, ...] = ()
-
-    @property
-    def column_names(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-    def column(self, name: str) -> ColumnSpec:
-        for spec in self.columns:
-            if spec.name == name:
-                return spec
-        raise KeyError(f"{self.name} has no column {name!r}")
-
-    @property
-    def feature_columns(self) -> list[str]:
-        skip = {self.id_column, self.label_column, self.time_column, *self.key_columns}
-        return [c.name for c in self.columns if c.name not in skip]
-
-    def label_binary(self, df: pd.DataFrame) -> pd.Series:
-        return (df[self.label_column] == self.positive_label).astype(int)
-
-
-@cache
-def load_schema(name: str) -> DatasetSchema:
-    path = CONFIG_DIR / "datasets" / f"{name}.yaml"
-    if not path.exists():
-        known = sorted(p.stem for p in (CONFIG_DIR / "datasets").glob("*.yaml"))
-        raise KeyError(f"no schema for dataset {name!r}; known: {known}")
-    raw = yaml.safe_load(path.read_text())
-    columns = []
-    for col_name, spec in raw["columns"].items():
-        if spec["dtype"] not in DTYPES:
-            raise ValueError(f"{path}: column {col_name} has dtype {spec['dtype']!r}, expected one of {DTYPES}")
-        values = tuple(spec["values"]) if "values" in spec else None
-        columns.append(ColumnSpec(name=col_name, **{**spec, "values": values}))
-    label = raw["label"]
-    return DatasetSchema(
-        name=raw["name"],
-        description=raw.get("description", ""),
-        id_column=raw["id_column"],
-        label_column=label["column"],
-        positive_label=label["positive"],
-        label_rate=tuple(label["rate"]),
-        row_count=tuple(raw["rows"]),
-        columns=tuple(columns),
-        time_column=raw.get("time_column"),
-        key_columns=tuple(raw.get("keys", ())),
-    )
+_TRUE, _FALSE = {"true", "1", "yes", "y", "t"}, {"false", "0", "no", "n", "f"}
 
 
 @dataclass
@@ -141,6 +59,9 @@ def _coerce_column(raw: pd.Series, spec: ColumnSpec, report: CoercionReport) -> 
     if spec.numeric:
         # Plain float64 (NaN for missing), not pandas' nullable types: the lake stores numpy dtypes.
         parsed = pd.to_numeric(text.mask(blank), errors="coerce").astype("float64")
+    elif spec.dtype == "bool":
+        lowered = text.mask(blank).str.lower()
+        parsed = lowered.map(lambda v: True if v in _TRUE else False if v in _FALSE else None, na_action="ignore")
     elif spec.dtype == "timestamp":
         parsed = pd.to_datetime(text.mask(blank), errors="coerce", utc=True).dt.tz_localize(None)
     else:
@@ -157,6 +78,8 @@ def _coerce_column(raw: pd.Series, spec: ColumnSpec, report: CoercionReport) -> 
         report.unparseable[spec.name]["blank"] = int(blank.sum())
     if spec.dtype == "int" and not parsed.isna().any() and (parsed == parsed.round()).all():
         return parsed.astype("int64")
+    if spec.dtype == "bool":
+        return parsed.astype("bool") if not parsed.isna().any() else parsed.astype("object")
     if spec.dtype == "category" and spec.values is not None:
         # A numeric vocabulary (0/1) arrives as text from CSV: compare in the schema's own type.
         if all(isinstance(v, int | float) for v in spec.values):

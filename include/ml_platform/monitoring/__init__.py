@@ -1,1 +1,1 @@
-"""Production monitoring of the support assistant: answer-level checks such as hallucination detection."""
+"""Drift of model inputs, scores and labels (Evidently), and drift over time; pure computations on frames."""

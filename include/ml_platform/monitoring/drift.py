@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml_platform.datasets.schema import DatasetSchema
+from ml_platform.config.datasets import DatasetSchema
 
 # Above this many rows a side is sampled (deterministically) before Evidently sees it: the distance tests it
 # picks for large data are stable long before 20k rows, and the report's cost and HTML size grow with rows.
@@ -30,12 +30,6 @@ MAX_TABULAR_ROWS = 20_000
 SCORE_COLUMN = "champion_score"
 SAMPLE_SEED = 0
 
-# Embedding drift: MMD² (RBF kernel, median-distance bandwidth) between reference and current vectors.
-# Evidently's own default threshold is 0.015. Measured on the demo's support questions (support_eval vs a
-# day of support_chats, all-MiniLM-L6-v2, seeds 7 and 11): clean days score 0.008-0.0148, days after the
-# topic shift 0.024-0.041. 0.02 sits between the two with room on both sides; 0.015 would be a coin flip on
-# the noisiest clean day.
-EMBEDDING_MMD_THRESHOLD = 0.02
 # MMD builds an (m+n)² kernel matrix and the report's t-SNE picture is quadratic too: cap each side.
 MAX_EMBEDDING_ROWS = 1_000
 
@@ -309,16 +303,14 @@ def tabular_drift(
 
 
 # -- embeddings ------------------------------------------------------------------------------------------
-def embedding_drift(
-    reference_vectors: np.ndarray, current_vectors: np.ndarray, threshold: float | None = None
-) -> EmbeddingDrift:
+def embedding_drift(reference_vectors: np.ndarray, current_vectors: np.ndarray, threshold: float) -> EmbeddingDrift:
     """MMD drift of sentence embeddings through Evidently's `EmbeddingsDrift` metric.
 
     Why MMD and not Evidently's default (a domain classifier: "model", ROC-AUC > 0.55): the reference is usually
     the curated eval set, whose wording differs from live chats (no greetings, typos, PII), so a classifier
     separates them on style alone (ROC-AUC ~0.87 on clean days, measured) and would alarm every day. MMD is an
     effect size on the whole distribution: the style gap gives a small constant score, a topic shift a
-    large one, and the threshold sits between the two (see EMBEDDING_MMD_THRESHOLD).
+    large one, and the threshold (MMD², from the assistant's config) sits between the two.
     """
     from evidently import DataDefinition, Dataset, Report
     from evidently.metrics import EmbeddingsDrift
@@ -332,7 +324,7 @@ def embedding_drift(
         raise ValueError(f"dimension mismatch: {reference_vectors.shape[1]} vs {current_vectors.shape[1]}")
     if min(len(reference_vectors), len(current_vectors)) < 2:
         raise ValueError("embedding drift needs at least two vectors on each side")
-    threshold = EMBEDDING_MMD_THRESHOLD if threshold is None else float(threshold)
+    threshold = float(threshold)
 
     columns = [f"emb_{i}" for i in range(reference_vectors.shape[1])]
     reference = _sample(pd.DataFrame(reference_vectors, columns=columns), MAX_EMBEDDING_ROWS).reset_index(drop=True)

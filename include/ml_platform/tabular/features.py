@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ml_platform.datasets.schema import DatasetSchema
-from ml_platform.tabular.config import ModelConfig
+from ml_platform.config.datasets import DatasetSchema
+from ml_platform.config.tabular import ModelConfig
 
 DERIVED = {
     "hour_of_day": lambda frame, schema: frame[schema.time_column].dt.hour.astype(float),
@@ -17,7 +17,7 @@ DERIVED = {
 
 
 def raw_feature_columns(schema: DatasetSchema, config: ModelConfig) -> list[str]:
-    return [c for c in schema.feature_columns if c not in config.exclude_features]
+    return [c for c in schema.feature_columns if c not in config.features.exclude]
 
 
 def encode(frame: pd.DataFrame, schema: DatasetSchema, config: ModelConfig) -> pd.DataFrame:
@@ -29,7 +29,7 @@ def encode(frame: pd.DataFrame, schema: DatasetSchema, config: ModelConfig) -> p
                 columns[f"{name}={value}"] = (frame[name] == value).astype(float)
         else:
             columns[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
-    for name in config.derived_features:
+    for name in config.features.derived:
         if name not in DERIVED:
             raise KeyError(f"unknown derived feature {name!r}; known: {sorted(DERIVED)}")
         columns[name] = DERIVED[name](frame, schema)

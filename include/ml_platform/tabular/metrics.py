@@ -18,12 +18,12 @@ from sklearn.metrics import (
     roc_curve,
 )
 
-from ml_platform.tabular.config import ModelConfig
+from ml_platform.config.tabular import ModelConfig
 
 
 def choose_threshold(y: np.ndarray, p: np.ndarray, config: ModelConfig) -> float:
     candidates = np.unique(np.quantile(p, np.linspace(0.5, 0.9995, 400)))
-    if config.threshold_strategy == "cost":
+    if config.threshold.strategy == "cost":
         costs = [expected_cost(y, p, t, config) for t in candidates]
         return float(candidates[int(np.argmin(costs))])
     scores = [f1_score(y, p >= t, zero_division=0) for t in candidates]
@@ -34,7 +34,9 @@ def expected_cost(y: np.ndarray, p: np.ndarray, threshold: float, config: ModelC
     flagged = p >= threshold
     false_positives = np.sum(flagged & (y == 0))
     false_negatives = np.sum(~flagged & (y == 1))
-    return float(false_positives * config.cost_false_positive + false_negatives * config.cost_false_negative)
+    return float(
+        false_positives * config.threshold.cost_false_positive + false_negatives * config.threshold.cost_false_negative
+    )
 
 
 def top_decile_lift(y: np.ndarray, p: np.ndarray) -> float:
@@ -63,8 +65,8 @@ def evaluate(y: np.ndarray, p: np.ndarray, threshold: float, config: ModelConfig
         "threshold": float(threshold),
         "positive_rate": float(y.mean()),
     }
-    if config.threshold_strategy == "cost":
+    if config.threshold.strategy == "cost":
         metrics["cost_per_1k"] = expected_cost(y, p, threshold, config) / len(y) * 1000
-    for name in config.extra_metrics:
+    for name in config.metrics.extra:
         metrics[name] = EXTRA[name](y, p)
     return {k: round(v, 6) for k, v in metrics.items()}

@@ -14,17 +14,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml_platform.datasets.schema import DatasetSchema, load_schema
-from ml_platform.lake import Lake, as_date
-from ml_platform.tabular.config import ModelConfig
+from ml_platform.config.datasets import DatasetSchema, load_schema
+from ml_platform.config.tabular import ModelConfig
+from ml_platform.dates import as_date
+from ml_platform.errors import NotEnoughHistory
+from ml_platform.lake import Lake
 from ml_platform.tabular.features import encode
 from ml_platform.tabular.metrics import choose_threshold, evaluate
 
 log = logging.getLogger(__name__)
-
-
-class NotEnoughHistory(RuntimeError):
-    """The training window holds fewer landed days than the config's minimum."""
 
 
 @dataclass
@@ -46,15 +44,18 @@ def _sample(frame: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:
 
 def load_training_data(lake: Lake, config: ModelConfig, day: date | str) -> TrainingData:
     day = as_date(day)
-    window_start = day - timedelta(days=config.train_days)
+    window_start = day - timedelta(days=config.window.train_days)
     landed = lake.dates(config.dataset, window_start, day - timedelta(days=1))
-    if len(landed) < config.min_train_days:
+    if len(landed) < config.window.min_train_days:
         raise NotEnoughHistory(
             f"{config.name}: {len(landed)} landed day(s) of {config.dataset} between {window_start} and "
-            f"{day - timedelta(days=1)}; at least {config.min_train_days} are needed to train"
+            f"{day - timedelta(days=1)}; at least {config.window.min_train_days} are needed to train: backfill "
+            "ingest_daily for those dates first"
         )
-    frames = {d: _sample(lake.read(config.dataset, d), config.sample_rows_per_day, config.seed) for d in landed}
-    test = _sample(lake.read(config.dataset, day), config.sample_rows_per_day, config.seed)
+    frames = {
+        d: _sample(lake.read(config.dataset, d), config.window.sample_rows_per_day, config.model.seed) for d in landed
+    }
+    test = _sample(lake.read(config.dataset, day), config.window.sample_rows_per_day, config.model.seed)
     partitions = [lake.info(config.dataset, d).as_dict() | {"role": "train"} for d in landed[:-1]]
     partitions.append(lake.info(config.dataset, landed[-1]).as_dict() | {"role": "early_stopping"})
     partitions.append(lake.info(config.dataset, day).as_dict() | {"role": "evaluation"})
@@ -96,13 +97,13 @@ def train_and_evaluate(data: TrainingData, config: ModelConfig, schema: DatasetS
     x_train, x_valid, x_test = (encode(f, schema, config) for f in (data.train, data.valid, data.test))
     y_train, y_valid, y_test = (schema.label_binary(f).to_numpy() for f in (data.train, data.valid, data.test))
     model = xgb.XGBClassifier(
-        **config.hyperparameters,
+        **config.model.hyperparameters,
         tree_method="hist",
         objective="binary:logistic",
         eval_metric="logloss",
-        early_stopping_rounds=config.early_stopping_rounds,
-        scale_pos_weight=scale_pos_weight(y_train, config.imbalance),
-        random_state=config.seed,
+        early_stopping_rounds=config.model.early_stopping_rounds,
+        scale_pos_weight=scale_pos_weight(y_train, config.model.imbalance),
+        random_state=config.model.seed,
         n_jobs=2,
     )
     model.fit(x_train, y_train, eval_set=[(x_valid, y_valid)], verbose=False)
@@ -112,7 +113,7 @@ def train_and_evaluate(data: TrainingData, config: ModelConfig, schema: DatasetS
         len(x_train),
         len(data.train_dates),
         model.best_iteration + 1,
-        config.hyperparameters.get("n_estimators"),
+        config.model.hyperparameters.get("n_estimators"),
         data.valid_date,
     )
     p_valid = model.predict_proba(x_valid)[:, 1]

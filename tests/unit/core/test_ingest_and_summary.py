@@ -7,32 +7,41 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from ml_platform.catalog import GROUP_TABLES, load_ingest_config
+from ml_platform import names
+from ml_platform.config.pipelines import load_ingest_config
 from ml_platform.datasets.scenario import load_demo_config
-from ml_platform.ingest import ingest_group
-from ml_platform.lake import Lake, PartitionMissing
+from ml_platform.errors import PartitionMissing
+from ml_platform.lake import Lake
+from ml_platform.pipelines.ingest import ingest_step
 from ml_platform.reports import Reports
+from ml_platform.run_context import RunContext
 from ml_platform.settings import Settings
-from ml_platform.summary import build_summary, markdown_table
+from ml_platform.summary import build_summary, cell, markdown_table
 
 DAY = date(2026, 11, 20)
+GROUPS = load_ingest_config().groups
 
 
-def test_ingest_config_names_a_source_for_every_group() -> None:
+def ingest_group(group: str, day: date, settings: Settings, source: str, demo=None) -> dict:
+    return ingest_step(GROUPS[group].for_run({"source": source}), settings, RunContext(day, "local"), demo)
+
+
+def test_ingest_config_names_a_source_and_tables_for_every_group() -> None:
     config = load_ingest_config()
-    assert set(config.sources) == set(GROUP_TABLES)
+    assert list(config.groups) == ["churn", "fraud", "support"]
+    assert all(g.source in ("demo", "landing") and g.tables for g in config.groups.values())
     assert config.schedule.count(" ") == 4
 
 
-@pytest.mark.parametrize("group", list(GROUP_TABLES))
+@pytest.mark.parametrize("group", list(GROUPS))
 def test_demo_ingest_lands_every_table_of_the_group_and_records_it(group: str, settings: Settings) -> None:
     record = ingest_group(group, DAY, settings, "demo")
     lake = Lake.at(settings.lake_uri)
-    assert [p["dataset"] for p in record["partitions"]] == list(GROUP_TABLES[group])
+    assert [p["dataset"] for p in record["partitions"]] == list(GROUPS[group].tables)
     for partition in record["partitions"]:
         assert lake.exists(partition["dataset"], DAY)
         assert partition["rows"] == len(lake.read(partition["dataset"], DAY)) > 0
-    stored = Reports.at(settings.reports_uri).read_json("ingest", DAY, group)
+    stored = Reports.at(settings.reports_uri).read_json(names.INGEST, DAY, group)
     assert stored["partitions"] == record["partitions"]
 
 
@@ -52,7 +61,8 @@ def test_scenario_bad_data_is_injected_and_recorded(settings: Settings, monkeypa
     frame = Lake.at(settings.lake_uri).read("churn", DAY)
     assert not frame["customerID"].is_unique
     assert record["partitions"][0]["meta"]["injected_bad_data"] == ["duplicate_ids"]
-    assert record["summary"]["rows"][0]["bad_data"] == "duplicate_ids"
+    _, summary = build_summary(settings.reports_uri, DAY)
+    assert summary["sections"]["Ingestion"][0]["bad_data"] == "duplicate_ids"
 
 
 def test_landing_source_reads_and_types_dropped_files(settings: Settings, tmp_path) -> None:
@@ -73,7 +83,7 @@ def test_landing_source_without_a_file_names_what_it_expected(settings: Settings
 
 
 def test_summary_is_rebuilt_from_records_and_stored_as_markdown_and_json(settings: Settings) -> None:
-    for group in GROUP_TABLES:
+    for group in GROUPS:
         ingest_group(group, DAY, settings, "demo")
     markdown, payload = build_summary(settings.reports_uri, DAY)
     assert f"# Nightly run summary for {DAY}" in markdown
@@ -98,4 +108,18 @@ def test_markdown_table_aligns_columns() -> None:
         "| -- | ------ | - |",
         "| 1  | 0.1235 | - |",
         "| 22 | -      | - |",
+    ]
+
+
+def test_cells_round_for_people_and_the_json_keeps_full_precision() -> None:
+    assert [cell(v) for v in (309.1875, 1234567.8, 2.3456, 0.87345, 0.00012, 0.0, None, True, 3)] == [
+        "309",
+        "1,234,568",
+        "2.35",
+        "0.8734",
+        "0.00012",
+        "0",
+        "-",
+        "True",
+        "3",
     ]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
-from ml_platform.policy import Decision, GateResult, PromotionPolicy, decide, evaluate_gates
+from ml_platform.config.base import parse
+from ml_platform.config.policy import GateName
+from ml_platform.policy import GATES, Decision, GateResult, PromotionPolicy, decide, evaluate_gates
 
-POLICY = PromotionPolicy.from_config(
+POLICY = PromotionPolicy.model_validate(
     {
         "primary_metric": "roc_auc",
         "min_improvement": 0.01,
@@ -40,7 +44,7 @@ def test_primary_metric_needs_the_minimum_margin() -> None:
 
 
 def test_primary_metric_direction_lower_is_better() -> None:
-    policy = PromotionPolicy.from_config(
+    policy = PromotionPolicy.model_validate(
         {
             "primary_metric": "hallucination_rate",
             "primary_direction": "lower",
@@ -88,8 +92,12 @@ def test_drift_gate_demands_a_win_on_current_data_only_when_drifted() -> None:
 
 
 def test_unknown_gate_in_config_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown promotion gate"):
-        PromotionPolicy.from_config({"primary_metric": "x", "min_improvement": 0, "gates": ["vibes"]})
+    with pytest.raises(ValueError, match=r"policy\.yaml: gates\.0: .*'vibes'"):
+        parse(PromotionPolicy, {"primary_metric": "x", "min_improvement": 0, "gates": ["vibes"]}, "policy.yaml")
+
+
+def test_every_gate_a_config_may_name_is_implemented_and_no_other() -> None:
+    assert set(GATES) == set(get_args(GateName))
 
 
 PASS = [GateResult("primary_metric", True, "beats it")]

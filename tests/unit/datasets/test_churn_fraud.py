@@ -10,10 +10,10 @@ import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
+from ml_platform.config.datasets import load_schema
 from ml_platform.datasets.churn import generate_churn
 from ml_platform.datasets.fraud import generate_fraud
 from ml_platform.datasets.scenario import Scenario
-from ml_platform.datasets.schema import load_schema
 
 DAY = date(2026, 11, 20)
 CLEAN = Scenario()

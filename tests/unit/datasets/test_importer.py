@@ -11,6 +11,7 @@ import pytest
 from ml_platform.datasets.churn import generate_churn
 from ml_platform.datasets.importer import import_file
 from ml_platform.datasets.scenario import Scenario
+from ml_platform.errors import ConfigError
 from ml_platform.lake import Lake
 
 
@@ -70,5 +71,5 @@ def test_bad_arguments_are_clear(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text("{}")
     with pytest.raises(ValueError, match="unsupported file type"):
         import_file(tmp_path / "x.json", "churn", "2026-11-01", "2026-11-02", lake)
-    with pytest.raises(KeyError, match="no schema for dataset 'orders'"):
+    with pytest.raises(ConfigError, match="no schema for dataset 'orders'"):
         import_file(tmp_path / "x.json", "orders", "2026-11-01", "2026-11-02", lake)

@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
+from ml_platform.config.datasets import load_schema
 from ml_platform.datasets.churn import generate_churn
 from ml_platform.datasets.common import rng_for
 from ml_platform.datasets.fraud import generate_fraud
 from ml_platform.datasets.scenario import BAD_DATA_KINDS, BadData, Scenario, inject_bad_data, load_demo_config
-from ml_platform.datasets.schema import load_schema
 
 DAY = date(2026, 11, 20)
 

@@ -6,11 +6,15 @@ import itertools
 import json
 import re
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
+from ml_platform.config.base import config_dir
 from ml_platform.datasets import support
 from ml_platform.datasets.scenario import Scenario
 from ml_platform.datasets.support import ABSTAIN_ANSWER, SUPPORT_TABLES, generate_support
@@ -27,7 +31,7 @@ COLUMNS = {
         "version": "int64",
         "updated_on": "str",
     },
-    "support_qa": {"qa_id": "str", "article_id": "str", "question": "str", "answer": "str"},
+    "support_qa": {"qa_id": "str", "article_id": "str", "question": "str", "answer": "str", "answerable": "bool"},
     "support_eval": {
         "question_id": "str",
         "question": "str",
@@ -192,6 +196,17 @@ def test_qa_has_several_phrasings_per_fact_and_about_15_percent_abstentions() ->
     assert qa["question"].is_unique
 
 
+def test_qa_answerable_flag_is_false_exactly_for_the_abstain_pairs() -> None:
+    for day in (date(2025, 12, 30), DAY, date(2027, 5, 1)):
+        tables, meta = _generate(day)
+        qa = tables["support_qa"]
+        abstain = qa["qa_id"].str.endswith("-abstain")
+        assert qa["answerable"].tolist() == (~abstain).tolist()
+        assert (qa.loc[~qa["answerable"], "answer"] == ABSTAIN_ANSWER).all()
+        assert (qa.loc[qa["answerable"], "answer"] != ABSTAIN_ANSWER).all()
+        assert meta["abstain_pairs"] == int((~qa["answerable"]).sum()) == len(tables["support_kb"])
+
+
 def test_eval_is_held_out_and_unanswerables_point_nowhere() -> None:
     tables, _ = _generate()
     evals, qa = tables["support_eval"], tables["support_qa"]
@@ -313,3 +328,52 @@ def test_onset_does_not_touch_earlier_days_or_the_kb() -> None:
         _generate(onset - timedelta(days=1))[0]["support_chats"],
         _generate(onset - timedelta(days=1), scenario=Scenario(drift_onset=onset))[0]["support_chats"],
     )
+
+
+# -- catalogue file --------------------------------------------------------------------------------------
+def _broken_catalogue(tmp_path: Path, break_it: Callable[[dict], object]) -> str:
+    """The loader's message for a copy of the shipped catalogue broken by `break_it`; it must name the file."""
+    raw = yaml.safe_load((config_dir() / support.CATALOGUE_FILE).read_text())
+    break_it(raw)
+    path = tmp_path / "broken_catalogue.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    with pytest.raises(ValueError) as excinfo:
+        support.load_catalogue(path)
+    message = str(excinfo.value)
+    assert str(path) in message
+    return message
+
+
+def test_the_shipped_catalogue_loads_and_is_cached() -> None:
+    catalogue = support.load_catalogue()
+    assert catalogue is support.load_catalogue()
+    assert len(catalogue.articles) == len(catalogue.by_id) >= 30
+    assert any(a.reserve for a in catalogue.articles)
+
+
+def test_catalogue_rejects_an_unknown_key_naming_file_and_key(tmp_path: Path) -> None:
+    message = _broken_catalogue(tmp_path, lambda raw: raw["articles"][0]["facts"][1].update(valeu=3))
+    assert "articles.0.facts.1.valeu" in message
+    assert "Extra inputs are not permitted" in message
+
+
+def test_catalogue_rejects_a_wrong_type_naming_file_and_key(tmp_path: Path) -> None:
+    message = _broken_catalogue(tmp_path, lambda raw: raw["articles"][2]["facts"][0].update(value="25"))
+    assert "articles.2.facts.0.value" in message
+    assert "integer" in message
+
+
+def test_catalogue_rejects_an_unknown_top_level_key_and_a_wrong_list_type(tmp_path: Path) -> None:
+    def break_it(raw: dict) -> None:
+        raw["chanels"] = raw.pop("channels")
+        raw["pii"]["streets"] = "Maple"
+
+    message = _broken_catalogue(tmp_path, break_it)
+    assert "chanels: Extra inputs are not permitted" in message
+    assert "channels: Field required" in message
+    assert "pii.streets" in message
+
+
+def test_catalogue_rejects_a_body_that_misses_a_fact(tmp_path: Path) -> None:
+    message = _broken_catalogue(tmp_path, lambda raw: raw["articles"][0].update(body="No numbers {price} here."))
+    assert "articles.0" in message and "priority" in message

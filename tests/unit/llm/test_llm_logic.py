@@ -7,22 +7,24 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from ml_platform.config.assistant import load_assistant_config
 from ml_platform.datasets.scenario import Scenario
-from ml_platform.datasets.support import ABSTAIN_ANSWER, generate_support
-from ml_platform.llm.config import load_assistant_config
-from ml_platform.llm.evaluation import pick_questions, rouge_l, token_f1
+from ml_platform.datasets.support import generate_support
+from ml_platform.evaluation.assistant import pick_questions, rouge_l, token_f1
 from ml_platform.llm.finetune import CheckpointStore, _lr_at
-from ml_platform.llm.prompts import SYSTEM, format_context, messages
+from ml_platform.llm.prompts import format_context, messages, system_prompt
 from ml_platform.storage import LocalStore
 
 
 def test_config_overrides_and_fingerprint() -> None:
     config = load_assistant_config()
-    tuned = config.with_overrides(steps=3, lora_r=4, learning_rate=None, eval_questions=6)
-    assert (tuned.finetune.steps, tuned.finetune.lora_r, tuned.eval_questions) == (3, 4, 6)
+    tuned = config.for_run({"steps": 3, "lora_r": 4, "learning_rate": None, "eval_questions": 6})
+    assert (tuned.finetune.steps, tuned.finetune.lora.r, tuned.evaluation.questions) == (3, 4, 6)
     assert tuned.finetune.learning_rate == config.finetune.learning_rate
-    assert tuned.fingerprint() != config.fingerprint()
-    assert config.with_overrides().fingerprint() == config.fingerprint()
+    assert tuned.training_fingerprint() != config.training_fingerprint()
+    assert config.for_run({}).training_fingerprint() == config.training_fingerprint()
+    # Evaluation settings do not change what is trained: the same adapter is reused.
+    assert config.for_run({"eval_questions": 6}).training_fingerprint() == config.training_fingerprint()
     assert config.promotion.primary_metric == "hallucination_rate" and config.promotion.primary_direction == "lower"
 
 
@@ -30,8 +32,9 @@ def test_prompt_keeps_context_within_budget_and_states_the_abstain_answer() -> N
     context = format_context(["a" * 500, "b" * 500, "c" * 500], max_chars=1200)
     assert context.startswith("[1] ") and "[2] " in context and "[3]" not in context
     assert len(context) <= 1200 + 10
-    chat = messages(" How much? ", context)
-    assert chat[0]["content"] == SYSTEM and ABSTAIN_ANSWER in SYSTEM
+    prompt = load_assistant_config().prompt
+    chat = messages(" How much? ", context, prompt)
+    assert chat[0]["content"] == system_prompt(prompt) and prompt.abstain_answer in chat[0]["content"]
     assert chat[1]["content"].endswith("Customer question: How much?")
 
 
@@ -72,7 +75,9 @@ def test_checkpoint_store_ignores_a_checkpoint_cut_off_mid_write(tmp_path) -> No
 
 
 def test_learning_rate_warms_up_then_decays() -> None:
-    config = load_assistant_config().with_overrides(steps=10, warmup_steps=2, learning_rate=0.001)
-    rates = [_lr_at(step, config.finetune) for step in range(10)]
+    finetune = load_assistant_config().finetune.model_copy(
+        update={"steps": 10, "warmup_steps": 2, "learning_rate": 0.001}
+    )
+    rates = [_lr_at(step, finetune) for step in range(10)]
     assert rates[0] < rates[1] == pytest.approx(0.001)
     assert rates[-1] < rates[2] and all(r > 0 for r in rates)

@@ -18,10 +18,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ml_platform.config.assistant import load_assistant_config
+from ml_platform.config.datasets import DatasetSchema, load_schema
+from ml_platform.config.tabular import load_model_config
 from ml_platform.datasets.churn import generate_churn
 from ml_platform.datasets.fraud import generate_fraud
 from ml_platform.datasets.scenario import Scenario
-from ml_platform.datasets.schema import DatasetSchema, load_schema
 from ml_platform.datasets.support import generate_support
 from ml_platform.monitoring import drift as drift_module
 from ml_platform.monitoring.drift import (
@@ -29,7 +31,6 @@ from ml_platform.monitoring.drift import (
     embedding_drift,
     tabular_drift,
 )
-from ml_platform.tabular.config import load_model_config
 
 SEED = 7
 ONSET = date(2026, 3, 14)
@@ -82,7 +83,7 @@ class World:
             self.features,
             self.reference_scores,
             self.score(current),
-            share_threshold=load_model_config(self.name).drift_share_threshold,
+            share_threshold=load_model_config(self.name).monitoring.drift_share_threshold,
             reference_days=[d.isoformat() for d in REFERENCE_DAYS],
         )
 
@@ -121,7 +122,7 @@ def test_churn_no_false_alarms_over_eight_clean_days(churn: World) -> None:
         assert result.live_quality is not None and result.live_quality["roc_auc"] > 0.6
     false_alarms = [r.day for r in results if r.verdict == "drifted"]
     assert false_alarms == [], [r.reasons for r in results if r.verdict == "drifted"]
-    assert max(r.share_drifted for r in results) < load_model_config("churn").drift_share_threshold
+    assert max(r.share_drifted for r in results) < load_model_config("churn").monitoring.drift_share_threshold
 
 
 @pytest.mark.parametrize("day", [ONSET, ONSET + timedelta(days=1)])
@@ -130,7 +131,7 @@ def test_churn_drift_detected_from_the_onset_day(churn: World, day: date) -> Non
     assert_well_formed(result, churn)
     assert result.verdict == "drifted"
     assert {"MonthlyCharges", "Contract", "InternetService"} & set(result.drifted_features)
-    assert result.share_drifted >= load_model_config("churn").drift_share_threshold
+    assert result.share_drifted >= load_model_config("churn").monitoring.drift_share_threshold
     # The scorer leans on tenure and price, both of which the promotion moved.
     assert result.prediction_drift is not None and result.prediction_drift.drifted
     assert result.prediction_drift.column == "prediction"
@@ -152,7 +153,7 @@ def test_as_dict_is_json_safe_and_leaves_out_the_html(churn: World) -> None:
     record = churn.check(ONSET).as_dict()
     assert "html" not in record
     assert record["drifted"] is True and record["verdict"] == "drifted"
-    assert record["share_threshold"] == load_model_config("churn").drift_share_threshold
+    assert record["share_threshold"] == load_model_config("churn").monitoring.drift_share_threshold
     assert record["features"][0].keys() == {"column", "test", "score", "threshold", "drifted"}
     assert json.loads(json.dumps(record, allow_nan=False)) == record
 
@@ -255,10 +256,11 @@ def questions() -> dict[str, np.ndarray]:
 
 
 def test_embedding_drift_only_after_the_topic_shift(questions: dict[str, np.ndarray]) -> None:
-    before = embedding_drift(questions["reference"], questions["before"])
-    after = embedding_drift(questions["reference"], questions["after"])
+    threshold = load_assistant_config().monitoring.embedding_drift_threshold
+    before = embedding_drift(questions["reference"], questions["before"], threshold)
+    after = embedding_drift(questions["reference"], questions["after"], threshold)
     assert before.method == after.method == "mmd"
-    assert before.threshold == drift_module.EMBEDDING_MMD_THRESHOLD
+    assert before.threshold == threshold
     assert not before.drifted and before.score < before.threshold
     assert after.drifted and after.score > 2 * before.score
     assert after.html is not None and "</html>" in after.html.lower()
@@ -266,4 +268,4 @@ def test_embedding_drift_only_after_the_topic_shift(questions: dict[str, np.ndar
 
 def test_embedding_drift_checks_its_inputs() -> None:
     with pytest.raises(ValueError, match="dimension"):
-        embedding_drift(np.zeros((5, 4)), np.zeros((5, 3)))
+        embedding_drift(np.zeros((5, 4)), np.zeros((5, 3)), 0.02)

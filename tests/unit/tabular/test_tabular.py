@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
 import pytest
 
+from ml_platform.config.base import config_dir, parse, read_yaml
+from ml_platform.config.datasets import load_schema
+from ml_platform.config.tabular import ModelConfig, load_model_config, model_names
 from ml_platform.datasets.churn import generate_churn
 from ml_platform.datasets.fraud import generate_fraud
 from ml_platform.datasets.scenario import Scenario
-from ml_platform.datasets.schema import load_schema
+from ml_platform.errors import NotEnoughHistory
 from ml_platform.lake import Lake
-from ml_platform.tabular.config import _parse, load_model_config, model_names
+from ml_platform.pipelines.tabular import training_key
 from ml_platform.tabular.features import align, encode
 from ml_platform.tabular.metrics import choose_threshold, evaluate, recall_at_fpr, top_decile_lift
-from ml_platform.tabular.pipeline import training_key
-from ml_platform.tabular.training import NotEnoughHistory, load_training_data, scale_pos_weight, train_and_evaluate
+from ml_platform.tabular.training import load_training_data, scale_pos_weight, train_and_evaluate
 
 DAY = date(2026, 11, 20)
 
@@ -25,27 +26,27 @@ DAY = date(2026, 11, 20)
 def test_both_models_are_configured_and_differ_only_in_config() -> None:
     assert model_names() == ["churn", "fraud"]
     churn, fraud = load_model_config("churn"), load_model_config("fraud")
-    assert (churn.dag_id, fraud.registered_model) == ("churn_training", "fraud-xgboost")
-    assert churn.threshold_strategy == "f1" and fraud.threshold_strategy == "cost"
-    assert "top_decile_lift" in churn.extra_metrics and "recall_at_1pct_fpr" in fraud.extra_metrics
+    assert (churn.pipeline, fraud.registered_model) == ("churn_training", "fraud-xgboost")
+    assert churn.threshold.strategy == "f1" and fraud.threshold.strategy == "cost"
+    assert "top_decile_lift" in churn.metrics.extra and "recall_at_1pct_fpr" in fraud.metrics.extra
 
 
 def test_overrides_change_the_fingerprint_and_leave_the_file_config_alone() -> None:
     base = load_model_config("churn")
-    tuned = base.with_overrides(train_days=5, hyperparameters={"max_depth": 6})
-    assert tuned.train_days == 5 and tuned.hyperparameters["max_depth"] == 6
-    assert tuned.hyperparameters["learning_rate"] == base.hyperparameters["learning_rate"]
-    assert base.hyperparameters["max_depth"] == 4
-    assert tuned.fingerprint() != base.fingerprint()
-    assert base.with_overrides().fingerprint() == base.fingerprint()
+    tuned = base.for_run({"train_days": 5, "hyperparameters": {"max_depth": 6}})
+    assert tuned.window.train_days == 5 and tuned.model.hyperparameters["max_depth"] == 6
+    assert tuned.model.hyperparameters["learning_rate"] == base.model.hyperparameters["learning_rate"]
+    assert base.model.hyperparameters["max_depth"] == 4
+    assert tuned.training_fingerprint() != base.training_fingerprint()
+    assert base.for_run({}).training_fingerprint() == base.training_fingerprint()
 
 
 def test_invalid_config_is_refused_with_the_reason() -> None:
-    raw = dict(load_model_config("churn").raw)
-    with pytest.raises(ValueError, match=r"threshold\.strategy 'median'"):
-        _parse({**raw, "threshold": {"strategy": "median"}})
+    raw = read_yaml(config_dir() / "models/churn.yaml")
+    with pytest.raises(ValueError, match=r"threshold\.strategy.*'median'"):
+        parse(ModelConfig, {**raw, "threshold": {"strategy": "median"}}, "churn.yaml")
     with pytest.raises(ValueError, match="min_train_days"):
-        _parse({**raw, "window": {"train_days": 3, "min_train_days": 5}})
+        parse(ModelConfig, {**raw, "window": {"train_days": 3, "min_train_days": 5}}, "churn.yaml")
 
 
 def test_encoding_has_a_fixed_column_set_from_the_schema() -> None:
@@ -85,7 +86,8 @@ def test_cost_threshold_flags_more_when_misses_cost_more() -> None:
     y = (rng.random(5000) < 0.05).astype(int)
     p = np.clip(0.05 + 0.3 * y + rng.normal(0, 0.1, 5000), 0, 1)
     fraud = load_model_config("fraud")
-    cheap_misses = replace(fraud, cost_false_negative=fraud.cost_false_positive)
+    cheap = fraud.threshold.model_copy(update={"cost_false_negative": fraud.threshold.cost_false_positive})
+    cheap_misses = fraud.model_copy(update={"threshold": cheap})
     assert choose_threshold(y, p, fraud) < choose_threshold(y, p, cheap_misses)
 
 
@@ -106,7 +108,7 @@ def churn_lake(tmp_path) -> Lake:
 
 
 def test_training_window_is_strictly_before_the_evaluation_day(churn_lake: Lake) -> None:
-    config = replace(load_model_config("churn"), train_days=5)
+    config = load_model_config("churn").for_run({"train_days": 5})
     data = load_training_data(churn_lake, config, DAY)
     assert data.train_dates == [DAY - timedelta(days=d) for d in (5, 4, 3, 2)]
     assert data.valid_date == DAY - timedelta(days=1) and data.test_date == DAY
@@ -115,20 +117,21 @@ def test_training_window_is_strictly_before_the_evaluation_day(churn_lake: Lake)
 
 
 def test_training_refuses_a_window_with_too_little_history(churn_lake: Lake) -> None:
-    config = replace(load_model_config("churn"), train_days=10, min_train_days=8)
+    churn = load_model_config("churn")
+    config = churn.model_copy(update={"window": churn.window.model_copy(update={"min_train_days": 8})})
     with pytest.raises(NotEnoughHistory, match="6 landed day"):
         load_training_data(churn_lake, config, DAY)
 
 
 def test_sampling_caps_rows_per_day(churn_lake: Lake) -> None:
-    config = load_model_config("churn").with_overrides(train_days=3, sample_rows_per_day=100)
+    config = load_model_config("churn").for_run({"train_days": 3, "sample_rows_per_day": 100})
     data = load_training_data(churn_lake, config, DAY)
     assert len(data.train) == 200 and len(data.valid) == 100 and len(data.test) == 100
 
 
 @pytest.mark.slow
 def test_training_learns_the_signal_and_is_deterministic(churn_lake: Lake) -> None:
-    config = load_model_config("churn").with_overrides(train_days=6, hyperparameters={"n_estimators": 200})
+    config = load_model_config("churn").for_run({"train_days": 6, "hyperparameters": {"n_estimators": 200}})
     data = load_training_data(churn_lake, config, DAY)
     first = train_and_evaluate(data, config)
     again = train_and_evaluate(data, config)
@@ -145,4 +148,4 @@ def test_training_key_depends_on_config_and_data_only() -> None:
     ]
     assert training_key(config, parts) == training_key(config, [dict(p) for p in parts])
     assert training_key(config, parts) != training_key(config, [parts[0], {**parts[1], "content_hash": "c"}])
-    assert training_key(config, parts) != training_key(config.with_overrides(train_days=3), parts)
+    assert training_key(config, parts) != training_key(config.for_run({"train_days": 3}), parts)

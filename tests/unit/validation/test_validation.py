@@ -10,13 +10,13 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
+from ml_platform.config.datasets import load_schema
 from ml_platform.datasets.churn import generate_churn
 from ml_platform.datasets.common import rng_for
 from ml_platform.datasets.fraud import generate_fraud
 from ml_platform.datasets.scenario import BAD_DATA_KINDS, Scenario, inject_bad_data
-from ml_platform.datasets.schema import load_schema
+from ml_platform.errors import ValidationFailed
 from ml_platform.validation import (
-    ValidationFailed,
     ValidationOutcome,
     build_suite,
     label_share_column,
@@ -145,8 +145,9 @@ def test_outcome_serialises_and_raises(clean: dict[str, pd.DataFrame]) -> None:
     bad = clean["fraud"].copy()
     bad.loc[3, "channel"] = "<script>x</script>"
     outcome = validate_partition(bad, schema, DAY)
-    error = ValidationFailed(outcome)
-    assert str(error) == outcome.error_message() and error.outcome is outcome
+    error = outcome.failure(report_url="file:///r/validation.html", quarantined_to="_quarantine/fraud")
+    assert isinstance(error, ValidationFailed) and str(error) == outcome.error_message()
+    assert (error.gate, error.retryable, error.report_url) == ("validation", False, "file:///r/validation.html")
     record = json.loads(json.dumps(outcome.as_record()))
     assert set(record) == {"dataset", "dt", "success", "evaluated", "failed"}
     assert record["failed"][0]["sample_values"] == ["<script>x</script>"]

@@ -18,14 +18,10 @@ from typing import Any
 
 import yaml
 
-from ml_platform.catalog import CONFIG_DIR
+from ml_platform.config.assistant import HallucinationDetector
+from ml_platform.config.base import config_dir
 
-DEFAULT_CASES = CONFIG_DIR / "llm" / "hallucination_cases.yaml"
-# A sentence is unsupported when fewer than this share of its content words occur in the context. Tuned on
-# the labelled cases: paraphrases sit at 0.5 and above, invented sentences mostly at 0.25 and below.
-MIN_SENTENCE_SUPPORT = 0.5
-# Shorter sentences ("Here is what I found:", "Hope this helps!") carry no claim worth judging.
-MIN_CONTENT_WORDS = 2
+CASES_FILE = "llm/hallucination_cases.yaml"
 
 
 @dataclass(frozen=True)
@@ -296,13 +292,13 @@ def _fact_supported(fact: Fact, context_values: set[str], context_numbers: set[s
     return fact.value in context_values
 
 
-def _sentence_support(sentence: str, context_words: set[str]) -> float | None:
+def _sentence_support(sentence: str, context_words: set[str], min_words: int) -> float | None:
     words = _content_words(_blank(sentence, ((s, e) for s, e, _ in _numeric_facts(sentence))))
-    return len(words & context_words) / len(words) if len(words) >= MIN_CONTENT_WORDS else None
+    return len(words & context_words) / len(words) if len(words) >= min_words else None
 
 
-def detect_hallucination(answer: str, context: str) -> HallucinationVerdict:
-    """Verdict for one answer given the passages it was generated from."""
+def detect_hallucination(answer: str, context: str, detector: HallucinationDetector) -> HallucinationVerdict:
+    """Verdict for one answer given the passages it was generated from, with the detector's thresholds."""
     if is_abstention(answer):
         return HallucinationVerdict(False, True, [], [], ["abstention"])
     context_facts = [fact for _, _, fact in _numeric_facts(context)]
@@ -318,8 +314,8 @@ def detect_hallucination(answer: str, context: str) -> HallucinationVerdict:
     reasons = [f"{f.kind} {f.text!r} ({f.value}) is not in the context" for f in unsupported_facts]
     unsupported_sentences = []
     for sentence in _sentences(answer):
-        support = _sentence_support(sentence, context_words)
-        if support is not None and support < MIN_SENTENCE_SUPPORT:
+        support = _sentence_support(sentence, context_words, detector.min_content_words)
+        if support is not None and support < detector.min_sentence_support:
             unsupported_sentences.append(sentence)
             reasons.append(f"only {support:.0%} of the content words of {sentence!r} occur in the context")
     hallucinated = bool(unsupported_facts or unsupported_sentences)
@@ -328,7 +324,7 @@ def detect_hallucination(answer: str, context: str) -> HallucinationVerdict:
 
 def load_cases(path: str | Path | None = None) -> list[LabelledCase]:
     """Labelled cases; a case's context may be a list of passages, joined with a blank line."""
-    raw = yaml.safe_load(Path(path or DEFAULT_CASES).read_text())
+    raw = yaml.safe_load(Path(path or config_dir() / CASES_FILE).read_text())
     return [
         LabelledCase(
             id=str(case["id"]),
@@ -341,12 +337,12 @@ def load_cases(path: str | Path | None = None) -> list[LabelledCase]:
     ]
 
 
-def detector_scores(cases: Iterable[LabelledCase]) -> dict[str, Any]:
+def detector_scores(cases: Iterable[LabelledCase], detector: HallucinationDetector) -> dict[str, Any]:
     """Precision/recall/F1/accuracy of detect_hallucination, "hallucinated" being the positive class."""
     false_positives, false_negatives = [], []
     tp = tn = 0
     for case in cases:
-        predicted = detect_hallucination(case.answer, case.context).hallucinated
+        predicted = detect_hallucination(case.answer, case.context, detector).hallucinated
         tp += predicted and case.hallucinated
         tn += not predicted and not case.hallucinated
         if predicted and not case.hallucinated:

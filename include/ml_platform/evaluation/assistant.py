@@ -1,16 +1,16 @@
 """Evaluation of an assistant through the production RAG path: retrieve from the live index, generate, score.
 
-The same questions, retrieval and scoring serve the base model, the champion and the challenger, so their
-numbers sit side by side. Scores: token F1 and ROUGE-L against the gold answer, hallucination rate (the
-detector in ml_platform.monitoring), abstention accuracy on unanswerable questions, retrieval hit rate,
-latency p50/p95, tokens in/out and the cost of 1,000 answers at the configured token prices.
+The same questions, retrieval and scoring serve the base model, the champion and the challenger, and the
+champion on the day's chats in production, so their numbers sit side by side. Scores: token F1 and ROUGE-L
+against the gold answer, hallucination rate (ml_platform.evaluation.hallucination), abstention accuracy on
+unanswerable questions, retrieval hit rate, latency p50/p95, tokens in/out and the cost of 1,000 answers at
+the configured token prices.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml_platform.llm.config import AssistantConfig
-from ml_platform.llm.prompts import SYSTEM, format_context, messages
+from ml_platform.config.assistant import AssistantConfig
+from ml_platform.evaluation.hallucination import HallucinationVerdict, detect_hallucination, is_abstention
+from ml_platform.llm.generation import generate
+from ml_platform.llm.prompts import format_context, system_prompt
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[a-z0-9$%.,]+")
@@ -70,55 +72,40 @@ class Answer:
     tokens_out: int
 
 
-def grounds(context: str) -> str:
+def grounds(context: str, config: AssistantConfig) -> str:
     """What an answer may rely on: the retrieved context and the prompt's own words (the company's name)."""
-    return f"{context}\n{SYSTEM}"
+    return f"{context}\n{system_prompt(config.prompt)}"
 
 
 def retrieve_contexts(questions: pd.DataFrame, retriever, config: AssistantConfig) -> list[tuple[str, bool]]:
     """(context, supporting article retrieved?) per question, from the live index."""
     out = []
-    searched = retriever.search_many(questions["question"].tolist(), config.k)
+    searched = retriever.search_many(questions["question"].tolist(), config.retrieval.k)
     for row, hits in zip(questions.itertuples(), searched, strict=True):
-        context = format_context([h.text for h in hits], config.max_context_chars)
+        context = format_context([h.text for h in hits], config.prompt.max_context_chars)
         out.append((context, bool(row.article_id) and row.article_id in {h.article_id for h in hits}))
     return out
-
-
-def generate(model, tokenizer, question: str, context: str, max_new_tokens: int) -> tuple[str, int, int, float]:
-    """Greedy answer, with tokens in/out and wall-clock latency."""
-    import torch
-
-    prompt = tokenizer.apply_chat_template(messages(question, context), tokenize=False, add_generation_prompt=True)
-    inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
-    started = time.perf_counter()
-    with torch.no_grad():
-        output = model.generate(
-            **inputs, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id
-        )
-    latency = time.perf_counter() - started
-    new = output[0][inputs["input_ids"].shape[1] :]
-    return tokenizer.decode(new, skip_special_tokens=True).strip(), int(inputs["input_ids"].shape[1]), len(new), latency
 
 
 def answer_all(
     model, tokenizer, questions: pd.DataFrame, contexts: list[tuple[str, bool]], config: AssistantConfig, label: str
 ) -> list[Answer]:
+    """Every question answered through the RAG prompt, with progress in the log."""
     answers = []
     for index, (row, (context, hit)) in enumerate(zip(questions.itertuples(), contexts, strict=True), 1):
-        text, tokens_in, tokens_out, latency = generate(model, tokenizer, row.question, context, config.max_new_tokens)
+        out = generate(model, tokenizer, row.question, context, config.prompt, config.evaluation.max_new_tokens)
         answers.append(
             Answer(
                 row.question_id,
                 row.question,
-                text,
+                out.text,
                 row.gold_answer,
                 bool(row.answerable),
                 hit,
                 context,
-                latency,
-                tokens_in,
-                tokens_out,
+                out.latency_s,
+                out.tokens_in,
+                out.tokens_out,
             )
         )
         if index % 6 == 0 or index == len(questions):
@@ -126,30 +113,50 @@ def answer_all(
     return answers
 
 
-def score(answers: list[Answer], config: AssistantConfig) -> dict[str, float]:
-    from ml_platform.monitoring.hallucination import detect_hallucination, is_abstention
+def judge(answers: list[Answer], config: AssistantConfig) -> list[HallucinationVerdict]:
+    """The hallucination detector's verdict on each answer, against what it was allowed to rely on."""
+    detector = config.evaluation.detector
+    return [detect_hallucination(a.answer, grounds(a.context, config), detector) for a in answers]
 
+
+def _mean(values: list[float] | list[bool], empty: float) -> float:
+    return float(np.mean(values)) if values else empty
+
+
+def score(answers: list[Answer], verdicts: list[HallucinationVerdict], config: AssistantConfig) -> dict[str, float]:
     answerable = [a for a in answers if a.answerable]
     unanswerable = [a for a in answers if not a.answerable]
-    hallucinated = [detect_hallucination(a.answer, grounds(a.context)).hallucinated for a in answers]
     latencies = np.array([a.latency_s for a in answers])
     tokens_in = float(np.mean([a.tokens_in for a in answers]))
     tokens_out = float(np.mean([a.tokens_out for a in answers]))
+    prices = config.evaluation
     metrics = {
-        "token_f1": float(np.mean([token_f1(a.answer, a.gold) for a in answerable])) if answerable else 0.0,
-        "rouge_l": float(np.mean([rouge_l(a.answer, a.gold) for a in answerable])) if answerable else 0.0,
-        "hallucination_rate": float(np.mean(hallucinated)),
-        "abstention_accuracy": float(np.mean([is_abstention(a.answer) for a in unanswerable])) if unanswerable else 1.0,
-        "false_abstention_rate": float(np.mean([is_abstention(a.answer) for a in answerable])) if answerable else 0.0,
-        "retrieval_hit_rate": float(np.mean([a.hit for a in answerable])) if answerable else 0.0,
+        "token_f1": _mean([token_f1(a.answer, a.gold) for a in answerable], 0.0),
+        "rouge_l": _mean([rouge_l(a.answer, a.gold) for a in answerable], 0.0),
+        "hallucination_rate": _mean([v.hallucinated for v in verdicts], 0.0),
+        "abstention_accuracy": _mean([is_abstention(a.answer) for a in unanswerable], 1.0),
+        "false_abstention_rate": _mean([is_abstention(a.answer) for a in answerable], 0.0),
+        "retrieval_hit_rate": _mean([a.hit for a in answerable], 0.0),
         "latency_p50_s": float(np.percentile(latencies, 50)),
         "latency_p95_s": float(np.percentile(latencies, 95)),
         "tokens_in": tokens_in,
         "tokens_out": tokens_out,
-        "cost_per_1k_answers_usd": (tokens_in * config.price_in + tokens_out * config.price_out),
+        # Per answer: tokens x price per 1k tokens; per 1,000 answers the factors of 1,000 cancel.
+        "cost_per_1k_answers_usd": tokens_in * prices.price_per_1k_input_tokens
+        + tokens_out * prices.price_per_1k_output_tokens,
         "questions": float(len(answers)),
     }
     return {k: round(v, 5) for k, v in metrics.items()}
+
+
+def evaluate_answers(
+    model, tokenizer, questions: pd.DataFrame, contexts: list[tuple[str, bool]], config: AssistantConfig, label: str
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """(metrics, per-answer table) of one model on the given questions: the unit both evaluation and
+    production monitoring run."""
+    answers = answer_all(model, tokenizer, questions, contexts, config, label)
+    verdicts = judge(answers, config)
+    return score(answers, verdicts, config), answers_table(answers, verdicts, label)
 
 
 def pick_questions(eval_questions: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
@@ -164,26 +171,21 @@ def pick_questions(eval_questions: pd.DataFrame, n: int, seed: int) -> pd.DataFr
     return pd.concat(parts).sort_values("question_id").reset_index(drop=True)
 
 
-def answers_table(answers: list[Answer], label: str) -> list[dict[str, Any]]:
-    from ml_platform.monitoring.hallucination import detect_hallucination
-
-    rows = []
-    for a in answers:
-        verdict = detect_hallucination(a.answer, grounds(a.context))
-        rows.append(
-            {
-                "model": label,
-                "question_id": a.question_id,
-                "question": a.question,
-                "answer": a.answer,
-                "gold": a.gold,
-                "answerable": a.answerable,
-                "retrieved_support": a.hit,
-                "hallucinated": verdict.hallucinated,
-                "why": "; ".join(verdict.reasons),
-                "latency_s": round(a.latency_s, 3),
-                "tokens_in": a.tokens_in,
-                "tokens_out": a.tokens_out,
-            }
-        )
-    return rows
+def answers_table(answers: list[Answer], verdicts: list[HallucinationVerdict], label: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "model": label,
+            "question_id": a.question_id,
+            "question": a.question,
+            "answer": a.answer,
+            "gold": a.gold,
+            "answerable": a.answerable,
+            "retrieved_support": a.hit,
+            "hallucinated": verdict.hallucinated,
+            "why": "; ".join(verdict.reasons),
+            "latency_s": round(a.latency_s, 3),
+            "tokens_in": a.tokens_in,
+            "tokens_out": a.tokens_out,
+        }
+        for a, verdict in zip(answers, verdicts, strict=True)
+    ]

@@ -6,10 +6,12 @@ from datetime import date
 
 import pytest
 
+from ml_platform.config.assistant import load_assistant_config
+from ml_platform.config.base import config_dir
 from ml_platform.datasets.scenario import Scenario
 from ml_platform.datasets.support import ABSTAIN_ANSWER, generate_support
-from ml_platform.monitoring.hallucination import (
-    DEFAULT_CASES,
+from ml_platform.evaluation.hallucination import (
+    CASES_FILE,
     Fact,
     detect_hallucination,
     detector_scores,
@@ -17,6 +19,13 @@ from ml_platform.monitoring.hallucination import (
     is_abstention,
     load_cases,
 )
+
+DETECTOR = load_assistant_config().evaluation.detector
+
+
+def detect(answer: str, context: str):
+    return detect_hallucination(answer, context, DETECTOR)
+
 
 DAY_PASS = (
     "Roaming Day Pass. The Roaming Day Pass lets you use your plan abroad in more than 100 destinations. It costs "
@@ -113,24 +122,24 @@ def test_entities_are_capitalised_names_not_at_sentence_start() -> None:
 )
 def test_abstentions_never_hallucinate(answer: str) -> None:
     assert is_abstention(answer)
-    verdict = detect_hallucination(answer, DAY_PASS)
+    verdict = detect(answer, DAY_PASS)
     assert verdict.abstained and not verdict.hallucinated
 
 
 def test_a_hedge_that_states_a_number_is_not_an_abstention() -> None:
     answer = "I'm not sure, but it is probably $20 per day."
     assert not is_abstention(answer)
-    assert detect_hallucination(answer, DAY_PASS).hallucinated
+    assert detect(answer, DAY_PASS).hallucinated
 
 
 def test_grounded_paraphrase_passes() -> None:
-    verdict = detect_hallucination("It's $12.00 a day and includes 3 gigabytes of high-speed data each day.", DAY_PASS)
+    verdict = detect("It's $12.00 a day and includes 3 gigabytes of high-speed data each day.", DAY_PASS)
     assert not verdict.hallucinated, verdict.reasons
 
 
 def test_bullet_lists_and_pleasantries_are_not_claims() -> None:
     answer = "Here is what I found:\n- It costs $12 per day.\n- Each day includes 3 GB of data.\nHope this helps!"
-    verdict = detect_hallucination(answer, DAY_PASS)
+    verdict = detect(answer, DAY_PASS)
     assert not verdict.hallucinated, verdict.reasons
 
 
@@ -146,7 +155,7 @@ def test_bullet_lists_and_pleasantries_are_not_claims() -> None:
     ],
 )
 def test_unsupported_fact_is_flagged(answer: str, kind: str) -> None:
-    verdict = detect_hallucination(answer, DAY_PASS)
+    verdict = detect(answer, DAY_PASS)
     assert verdict.hallucinated
     assert kind in {f.kind for f in verdict.unsupported_facts}
     assert verdict.reasons
@@ -154,7 +163,7 @@ def test_unsupported_fact_is_flagged(answer: str, kind: str) -> None:
 
 def test_unsupported_sentence_is_flagged() -> None:
     answer = "The pass costs $12 per day. Cruise ships and airplanes get satellite coverage too."
-    verdict = detect_hallucination(answer, DAY_PASS)
+    verdict = detect(answer, DAY_PASS)
     assert verdict.hallucinated
     assert verdict.unsupported_sentences == ["Cruise ships and airplanes get satellite coverage too."]
 
@@ -165,15 +174,15 @@ def test_real_qa_answers_are_grounded_in_their_article_and_not_in_another() -> N
     ids = sorted(kb)
     qa = tables["support_qa"].drop_duplicates("answer")
     qa = qa[qa["answer"] != ABSTAIN_ANSWER]
-    own = [detect_hallucination(a, kb[aid]) for a, aid in zip(qa["answer"], qa["article_id"], strict=True)]
+    own = [detect(a, kb[aid]) for a, aid in zip(qa["answer"], qa["article_id"], strict=True)]
     assert not [v.reasons for v in own if v.hallucinated]
     other = [kb[ids[(ids.index(aid) + 1) % len(ids)]] for aid in qa["article_id"]]
-    assert all(detect_hallucination(a, c).hallucinated for a, c in zip(qa["answer"], other, strict=True))
+    assert all(detect(a, c).hallucinated for a, c in zip(qa["answer"], other, strict=True))
 
 
 def test_labelled_cases_are_balanced_and_unique() -> None:
     cases = load_cases()
-    assert DEFAULT_CASES.exists()
+    assert (config_dir() / CASES_FILE).exists()
     assert len(cases) >= 60
     assert len({c.id for c in cases}) == len(cases)
     assert 0.4 <= sum(c.hallucinated for c in cases) / len(cases) <= 0.6
@@ -181,7 +190,7 @@ def test_labelled_cases_are_balanced_and_unique() -> None:
 
 
 def test_detector_scores_on_labelled_cases() -> None:
-    scores = detector_scores(load_cases())
+    scores = detector_scores(load_cases(), DETECTOR)
     print(
         f"\nhallucination detector: precision={scores['precision']:.3f} recall={scores['recall']:.3f} "
         f"f1={scores['f1']:.3f} accuracy={scores['accuracy']:.3f} "

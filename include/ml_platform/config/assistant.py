@@ -1,0 +1,141 @@
+"""The support assistant's config (`llm/support_assistant.yaml`): base model, prompt, retrieval, fine-tuning,
+evaluation, promotion and production monitoring."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from functools import cache
+from typing import Any
+
+from pydantic import Field
+
+from ml_platform import names
+from ml_platform.config.base import StrictModel, config_dir, load
+from ml_platform.config.forms import FormField
+from ml_platform.config.policy import PromotionPolicy
+
+
+class GGUFWheel(StrictModel):
+    package: str
+    version: str
+    file: str
+
+
+class BaseModelSource(StrictModel):
+    name: str
+    gguf_wheel: GGUFWheel
+
+
+class Prompt(StrictModel):
+    version: str  # recorded on every registered version; bump it whenever the template's wording changes
+    max_context_chars: int = Field(ge=100)
+    abstain_answer: str  # what the assistant says when the context does not hold the answer
+
+
+class Retrieval(StrictModel):
+    k: int = Field(ge=1)
+    hit_rate_floor: float = Field(ge=0, le=1)
+
+
+class Lora(StrictModel):
+    r: int = Field(ge=1)
+    alpha: int = Field(ge=1)
+    dropout: float = Field(ge=0, lt=1)
+    target_modules: tuple[str, ...]
+
+
+class Finetune(StrictModel):
+    steps: int = Field(ge=1)
+    batch_size: int = Field(ge=1)
+    max_length: int = Field(ge=16)
+    learning_rate: float = Field(gt=0)
+    warmup_steps: int = Field(ge=0)
+    checkpoint_every: int = Field(ge=1)
+    train_pairs: int = Field(ge=1)
+    abstain_share: float = Field(ge=0, lt=1)
+    seed: int
+    lora: Lora
+
+
+class HallucinationDetector(StrictModel):
+    # A sentence is unsupported when fewer than this share of its content words occur in the context.
+    min_sentence_support: float = Field(gt=0, le=1)
+    # Shorter sentences ("Here is what I found:") carry no claim worth judging.
+    min_content_words: int = Field(ge=1)
+
+
+class Evaluation(StrictModel):
+    questions: int = Field(ge=2)
+    max_new_tokens: int = Field(ge=1)
+    price_per_1k_input_tokens: float = Field(ge=0)
+    price_per_1k_output_tokens: float = Field(ge=0)
+    detector: HallucinationDetector
+
+
+class Monitoring(StrictModel):
+    chat_sample: int = Field(ge=1)
+    hallucination_alert: float = Field(ge=0, le=1)
+    latency_p95_alert_s: float = Field(gt=0)
+    embedding_drift_alert: bool
+    embedding_drift_threshold: float = Field(gt=0)  # MMD² between the day's questions and the reference
+
+
+class Schedules(StrictModel):
+    kb_embedding_refresh: str
+    llm_finetune: str
+
+
+class FinetuneForm(StrictModel):
+    """Bounds of what a manual llm_finetune run may override; each maps onto the config below."""
+
+    steps: FormField
+    learning_rate: FormField
+    lora_r: FormField
+    train_pairs: FormField
+    eval_questions: FormField
+
+
+class AssistantConfig(StrictModel):
+    name: str
+    registered_model: str
+    description: str
+    start_date: date
+    schedules: Schedules
+    base_model: BaseModelSource
+    prompt: Prompt
+    retrieval: Retrieval
+    finetune: Finetune
+    evaluation: Evaluation
+    promotion: PromotionPolicy
+    monitoring: Monitoring
+    form: FinetuneForm
+
+    @property
+    def pipeline(self) -> str:
+        return names.LLM_FINETUNE
+
+    def for_run(self, params: Mapping[str, Any]) -> AssistantConfig:
+        """A manual run's form values (None keeps the file's); the file itself never changes."""
+        given = {k: v for k, v in params.items() if k in FinetuneForm.model_fields and v is not None}
+        lora = self.finetune.lora.model_copy(update={"r": given.get("lora_r", self.finetune.lora.r)})
+        finetune = self.finetune.model_copy(
+            update={k: given[k] for k in ("steps", "learning_rate", "train_pairs") if k in given} | {"lora": lora}
+        )
+        evaluation = self.evaluation.model_copy(
+            update={"questions": given.get("eval_questions", self.evaluation.questions)}
+        )
+        return self.model_copy(update={"finetune": finetune, "evaluation": evaluation})
+
+    def training_fingerprint(self) -> str:
+        """What changes the fine-tuned adapter: training settings, base model and prompt."""
+        return self.fingerprint(exclude={"description", "schedules", "evaluation", "promotion", "monitoring", "form"})
+
+
+def load_assistant_config() -> AssistantConfig:
+    return _load(str(config_dir()))
+
+
+@cache
+def _load(folder: str) -> AssistantConfig:
+    return load(AssistantConfig, "llm/support_assistant.yaml")

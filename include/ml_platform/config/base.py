@@ -1,0 +1,74 @@
+"""Loading a YAML file onto a typed model, with errors that name the file and the key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ml_platform.errors import ConfigError
+
+PACKAGE_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+class StrictModel(BaseModel):
+    """Frozen, and refuses keys it does not know: a typo in a config is an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def fingerprint(self, *, exclude: set[str] | None = None) -> str:
+        """Short hash of the model's values: equal configs give equal fingerprints on any machine."""
+        payload = self.model_dump(mode="json", exclude=exclude)
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def config_dir() -> Path:
+    """PLATFORM_CONFIG_DIR (relative paths against the project root), else the package's own configs."""
+    from ml_platform.settings import Settings
+
+    configured = os.environ.get("PLATFORM_CONFIG_DIR")
+    return Path(Settings.from_env().config_dir) if configured else PACKAGE_CONFIGS
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+
+
+def parse(model: type[Model], raw: Any, source: Path | str) -> Model:
+    """Validate `raw` (already read) against `model`; every problem is reported with its key path."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as error:
+        problems = [_problem(e) for e in error.errors()]
+        raise ConfigError(f"{source}: " + "; ".join(problems)) from None
+
+
+def _problem(error: Any) -> str:
+    where = ".".join(map(str, error["loc"])) or "(top level)"
+    given = error.get("input")
+    shown = f" (got {given!r})" if isinstance(given, str | int | float | bool) else ""
+    return f"{where}: {error['msg']}{shown}"
+
+
+def load(model: type[Model], relative: str) -> Model:
+    """The config file at `relative` (under the config folder) as a `model`."""
+    path = config_dir() / relative
+    return parse(model, read_yaml(path), path)
+
+
+def names_in(folder: str) -> list[str]:
+    """The stems of the YAML files in a config sub-folder (one per model or dataset)."""
+    return sorted(p.stem for p in (config_dir() / folder).glob("*.yaml"))

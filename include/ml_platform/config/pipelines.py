@@ -1,0 +1,68 @@
+"""Settings of the pipelines that are not one model's: ingestion and monitoring (`pipelines/*.yaml`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import model_validator
+
+from ml_platform.config.base import StrictModel, config_dir, load
+
+Source = Literal["demo", "landing"]
+
+
+class IngestGroup(StrictModel):
+    """Tables landed together by one ingest task, and where they come from."""
+
+    name: str
+    source: Source
+    tables: tuple[str, ...]
+
+    def for_run(self, params: Mapping[str, Any]) -> IngestGroup:
+        """A manual run may pick the source ("config" keeps the file's)."""
+        source = params.get("source") or "config"
+        return self if source == "config" else self.model_copy(update={"source": source})
+
+
+class IngestConfig(StrictModel):
+    schedule: str
+    start_date: date
+    groups: dict[str, IngestGroup]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named_groups(cls, raw: Any) -> Any:
+        """YAML writes groups as a mapping `name: spec`; each spec gets its name."""
+        if isinstance(raw, dict) and isinstance(raw.get("groups"), dict):
+            raw = {**raw, "groups": {k: {"name": k, **(v or {})} for k, v in raw["groups"].items()}}
+        return raw
+
+    @property
+    def tables(self) -> list[str]:
+        return [table for group in self.groups.values() for table in group.tables]
+
+
+class MonitoringConfig(StrictModel):
+    schedule: str
+    start_date: date
+
+
+def load_ingest_config() -> IngestConfig:
+    return _load_ingest(str(config_dir()))
+
+
+@cache
+def _load_ingest(folder: str) -> IngestConfig:
+    return load(IngestConfig, "pipelines/ingest.yaml")
+
+
+def load_monitoring_config() -> MonitoringConfig:
+    return _load_monitoring(str(config_dir()))
+
+
+@cache
+def _load_monitoring(folder: str) -> MonitoringConfig:
+    return load(MonitoringConfig, "pipelines/monitoring.yaml")

@@ -1,0 +1,92 @@
+"""Where a day's tables come from: the deterministic demo generators, or files an upstream system dropped in
+a landing folder. Both return {table: (frame, metadata)} for one ingest group and one date."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+from ml_platform.config.datasets import load_schema
+from ml_platform.config.pipelines import IngestGroup
+from ml_platform.datasets.common import rng_for
+from ml_platform.datasets.scenario import DemoConfig, inject_bad_data
+from ml_platform.datasets.schema import coerce_to_schema
+from ml_platform.errors import BadInput, ConfigError, PartitionMissing
+from ml_platform.storage import open_store
+
+Tables = dict[str, tuple[pd.DataFrame, dict[str, Any]]]
+
+
+def _generated(group: str, day: date, seed: int, demo: DemoConfig) -> Tables:
+    scenario = demo.scenario
+    if group == "churn":
+        from ml_platform.datasets import churn
+
+        frame, meta = churn.generate_churn(
+            day, seed, scenario, rows=demo.size("churn", "rows", 50), population=demo.size("churn", "population", 200)
+        )
+        return {"churn": (frame, meta)}
+    if group == "fraud":
+        from ml_platform.datasets import fraud
+
+        frame, meta = fraud.generate_fraud(
+            day,
+            seed,
+            scenario,
+            rows=demo.size("fraud", "rows", 200),
+            customers=demo.size("fraud", "customers", 50),
+            merchants=demo.size("fraud", "merchants", 10),
+        )
+        return {"fraud": (frame, meta)}
+    if group == "support":
+        from ml_platform.datasets import support
+
+        frames, meta = support.generate_support(
+            day,
+            seed,
+            scenario,
+            chats=demo.size("support", "chats", 10),
+            eval_questions=demo.size("support", "eval_questions", 8),
+        )
+        return {name: (frame, dict(meta)) for name, frame in frames.items()}
+    raise ConfigError(
+        f"ingest group {group!r} has source 'demo', but demo generators exist only for churn, fraud, support"
+    )
+
+
+def demo_tables(group: IngestGroup, day: date, seed: int, demo: DemoConfig) -> Tables:
+    """Generated tables of a group for a day, with any bad data the scenario asks for already injected."""
+    tables = _generated(group.name, day, seed, demo)
+    for name, (frame, meta) in tables.items():
+        kinds = demo.scenario.bad_kinds(name, day)
+        for kind in kinds:
+            frame = inject_bad_data(frame, kind, load_schema(name), rng_for(seed, "bad-data", name, day, kind))
+        tables[name] = (frame, {**meta, "source": "demo", "injected_bad_data": kinds})
+    return tables
+
+
+def landing_tables(group: IngestGroup, day: date, landing_uri: str) -> Tables:
+    """Files dropped at LANDING_URI/<table>/<date>.parquet|csv, typed by each table's schema; a file that lacks
+    a column of its schema is refused with the columns it lacks."""
+    store = open_store(landing_uri)
+    tables = {}
+    for name in group.tables:
+        frame, key = _read_landed(store, name, day)
+        frame, report = coerce_to_schema(frame, load_schema(name))
+        if not report.ok:
+            raise BadInput(f"{store.url(key)}: " + "; ".join(report.lines()))
+        tables[name] = (frame, {"source": "landing", "file": store.url(key), "coercion": report.as_dict()})
+    return tables
+
+
+def _read_landed(store, name: str, day: date) -> tuple[pd.DataFrame, str]:
+    for suffix, reader in ((".parquet", pd.read_parquet), (".csv", lambda b: pd.read_csv(b, dtype=str))):
+        key = f"{name}/{day.isoformat()}{suffix}"
+        if store.exists(key):
+            return reader(io.BytesIO(store.get(key))), key
+    raise PartitionMissing(
+        f"no landing file for {name} on {day}: expected {store.url(f'{name}/{day}.parquet')} or .csv"
+    )

@@ -1,0 +1,56 @@
+"""Names with exactly one definition: pipelines, the folders their records live in, record files, assets.
+
+A pipeline's name is its DAG id and the folder of its records under REPORTS_URI (`<pipeline>/<date>/`), so
+an alert, the run summary and a person browsing the reports all find a run's records in the same place.
+Light on purpose: DAG files import it while they are parsed.
+"""
+
+from __future__ import annotations
+
+# -- pipelines (= DAG ids = record folders) ----------------------------------------------------------------
+INGEST = "ingest_daily"
+MONITORING = "model_monitoring"
+KB_REFRESH = "kb_embedding_refresh"
+LLM_FINETUNE = "llm_finetune"
+ROLLBACK = "model_rollback"
+SUMMARY = "summary"
+
+
+def training_pipeline(model: str) -> str:
+    """The DAG (and record folder) that trains a tabular model."""
+    return f"{model}_training"
+
+
+# -- record names inside a pipeline's folder of a date (each stored as <name>.json) -------------------------
+VALIDATION = "validation"
+VALIDATION_RESULT = "validation_result"  # Great Expectations' own result JSON
+TRAINING = "training"
+DECISION = "decision"
+REFRESH = "refresh"
+FINETUNE = "finetune"
+EVALUATION = "evaluation"
+ANSWERS = "answers"
+ASSISTANT_MONITORING = "assistant"
+DRIFT_TIMELINE = "drift_timeline"
+
+
+def drift_record(model: str) -> str:
+    return f"{model}_drift"
+
+
+def rollback_record(model: str) -> str:
+    return f"{model}_rollback"
+
+
+# -- assets (name, uri) ------------------------------------------------------------------------------------
+def lake_asset(table: str) -> tuple[str, str]:
+    """Updated whenever a partition of `table` lands; its events carry the partition's date."""
+    return f"lake.{table}", f"lake://{table}"
+
+
+def drift_asset(model: str) -> tuple[str, str]:
+    """Updated when a model's data drifted; the model's training DAG is scheduled on it."""
+    return f"drift.{model}", f"drift://{model}"
+
+
+LIVE_INDEX_ASSET = ("vectors.support_kb", "vectors://support_kb")

@@ -1,0 +1,196 @@
+"""The support assistant's nightly steps (llm_finetune): fine-tune, evaluate, decide.
+
+Like the tabular steps they are keyed by the run's date D, leave records under REPORTS_URI/llm_finetune/<D>/,
+and hand each other small JSON records. A rerun of D with the same config, data, index and base model reuses
+its MLflow run (no second fine-tune, no second version); a retried fine-tune resumes from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ml_platform import names
+from ml_platform.config.assistant import AssistantConfig
+from ml_platform.lake import Lake
+from ml_platform.registry import CHAMPION, ModelRegistry, run_tags, settle_promotion, train_or_reuse
+from ml_platform.reports import Reports
+from ml_platform.run_context import RunContext
+from ml_platform.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _training_key(config: AssistantConfig, qa_hash: str, index: str, base_sha: str) -> str:
+    material = [config.training_fingerprint(), qa_hash, index, base_sha]
+    return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:16]
+
+
+def finetune_step(config: AssistantConfig, settings: Settings, ctx: RunContext) -> dict[str, Any]:
+    from ml_platform.llm.base import resolve_base_model
+    from ml_platform.retrieval.index import open_live_retriever
+
+    lake = Lake.at(settings.lake_uri)
+    retriever = open_live_retriever(settings.vector_store_uri)
+    base = resolve_base_model(config, settings)
+    key = _training_key(config, lake.info("support_qa", ctx.day).content_hash, retriever.index_name, base.sha256)
+    registry = ModelRegistry(settings)
+    tags = run_tags(ctx, key) | {
+        "base_model": base.name,
+        "base_model_sha256": base.sha256,
+        "prompt_version": config.prompt.version,
+        "index_version": retriever.index_name,
+    }
+    record = train_or_reuse(
+        registry,
+        config.registered_model,
+        key,
+        train=lambda: _finetune_and_log(config, settings, ctx, lake, retriever, base, registry, tags),
+        reuse=lambda run, version: {"run_id": run.info.run_id, "version": version, "reused": True},
+    )
+    record |= {"index": retriever.index_name, "training_key": key}
+    Reports.at(settings.reports_uri).write_json(config.pipeline, ctx.day, names.FINETUNE, record)
+    return record
+
+
+def _finetune_and_log(config, settings, ctx, lake, retriever, base, registry, tags) -> dict[str, Any]:
+    from ml_platform.llm.base import load_base
+    from ml_platform.llm.examples import training_examples
+    from ml_platform.llm.finetune import CheckpointStore, finetune
+
+    examples, data_stats = training_examples(lake.read("support_qa", ctx.day), retriever, config)
+    model, tokenizer = load_base(base)
+    checkpoints = CheckpointStore(lake.store, f"_checkpoints/{config.pipeline}/{ctx.day}-{tags['training_key']}")
+    workdir = Path(tempfile.mkdtemp(prefix="llm-finetune-"))
+    result = finetune(model, tokenizer, examples, config.finetune, config.prompt, checkpoints, workdir)
+    mlflow = registry.mlflow
+    with mlflow.start_run(
+        experiment_id=registry.experiment_id(config.registered_model),
+        run_name=f"{config.name}-{ctx.day}-{ctx.run_type}",
+        tags=tags,
+    ) as run:
+        mlflow.log_params(_flat(config.finetune.model_dump(), "ft_") | data_stats)
+        mlflow.log_metrics(
+            {
+                "train_loss_first": result.losses[0],
+                "train_loss_final": result.losses[-1],
+                "train_tokens_per_s": result.tokens_per_second,
+                "resumed_from_step": result.resumed_from,
+            }
+        )
+        for step, loss in enumerate(result.losses, start=result.resumed_from + 1):
+            mlflow.log_metric("train_loss", loss, step=step)
+        info = _log_assistant(mlflow, result.adapter_dir, config, base)
+    version = str(info.registered_model_version)
+    registry.tag_version(config.registered_model, version, tags)
+    return {
+        "run_id": run.info.run_id,
+        "version": version,
+        "reused": False,
+        "finetune": result.as_dict(),
+        "data": data_stats,
+    }
+
+
+def _flat(values: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """Nested config values as flat MLflow params: {"lora": {"r": 8}} -> {"ft_lora_r": 8}."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        out |= _flat(value, f"{prefix}{key}_") if isinstance(value, dict) else {f"{prefix}{key}": value}
+    return out
+
+
+def _log_assistant(mlflow, adapter_dir: Path, config: AssistantConfig, base):
+    """The LoRA adapter as an MLflow pyfunc model; the base model is referenced by name and hash, not copied."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    from ml_platform.llm.serving import SupportAssistantModel
+
+    signature = ModelSignature(
+        inputs=Schema([ColSpec("string", "question"), ColSpec("string", "context")]),
+        outputs=Schema([ColSpec("string", "answer")]),
+    )
+    return mlflow.pyfunc.log_model(
+        name="model",
+        python_model=SupportAssistantModel(),
+        artifacts={"adapter": str(adapter_dir)},
+        signature=signature,
+        registered_model_name=config.registered_model,
+        metadata={"base_model": base.name, "base_model_sha256": base.sha256, "prompt_version": config.prompt.version},
+        pip_requirements=["torch", "transformers", "peft", "ml-platform"],
+    )
+
+
+def evaluate_step(config: AssistantConfig, settings: Settings, ctx: RunContext, trained: dict[str, Any]) -> dict:
+    """Base, champion and challenger through the same RAG path on the same held-out questions."""
+    from ml_platform.evaluation.assistant import evaluate_answers, pick_questions, retrieve_contexts
+    from ml_platform.llm.base import adapter_folder, load_with_adapters, resolve_base_model
+    from ml_platform.retrieval.index import open_live_retriever
+
+    registry, lake = ModelRegistry(settings), Lake.at(settings.lake_uri)
+    questions = pick_questions(lake.read("support_eval", ctx.day), config.evaluation.questions, config.finetune.seed)
+    contexts = retrieve_contexts(questions, open_live_retriever(settings.vector_store_uri), config)
+    champion = registry.alias_version(config.registered_model, CHAMPION)
+    versions = {"challenger": trained["version"]}
+    if champion is not None and champion != trained["version"]:
+        versions["champion"] = champion
+    adapters = {label: adapter_folder(registry, config.registered_model, v) for label, v in versions.items()}
+    assistant, tokenizer = load_with_adapters(resolve_base_model(config, settings), adapters)
+    results: dict[str, dict[str, float]] = {}
+    table: list[dict[str, Any]] = []
+    with assistant.disable_adapter():
+        results["base"], answers = evaluate_answers(assistant, tokenizer, questions, contexts, config, "base")
+    table += answers
+    for label, version in sorted(versions.items(), key=lambda item: item[0] != "champion"):
+        assistant.set_adapter(label)
+        results[label], answers = evaluate_answers(
+            assistant, tokenizer, questions, contexts, config, f"{label} v{version}"
+        )
+        table += answers
+    with registry.mlflow.start_run(run_id=trained["run_id"]):
+        for label, metrics in results.items():
+            registry.mlflow.log_metrics({f"{label}_{k}": v for k, v in metrics.items()})
+        registry.mlflow.log_dict({"answers": table}, f"evaluation/{ctx.day}-answers.json")
+    reports = Reports.at(settings.reports_uri)
+    reports.write_json(config.pipeline, ctx.day, names.ANSWERS, {"answers": table})
+    record = {"models": results, "champion_version": champion, "questions": len(questions)}
+    reports.write_json(config.pipeline, ctx.day, names.EVALUATION, record)
+    for label, metrics in results.items():
+        log.info(
+            "%-10s hallucination %.3f  token F1 %.3f  ROUGE-L %.3f  abstention %.3f  p95 %.2fs",
+            label,
+            metrics["hallucination_rate"],
+            metrics["token_f1"],
+            metrics["rouge_l"],
+            metrics["abstention_accuracy"],
+            metrics["latency_p95_s"],
+        )
+    return record
+
+
+def decide_step(
+    config: AssistantConfig, settings: Settings, ctx: RunContext, trained: dict[str, Any], evaluation: dict[str, Any]
+) -> dict[str, Any]:
+    registry = ModelRegistry(settings)
+    champion = registry.alias_version(config.registered_model, CHAMPION)
+    models = evaluation["models"]
+    decision = settle_promotion(
+        registry,
+        model=config.name,
+        registered_model=config.registered_model,
+        pipeline=config.pipeline,
+        ctx=ctx,
+        version=trained["version"],
+        run_id=trained["run_id"],
+        policy=config.promotion,
+        challenger_metrics=models["challenger"],
+        champion_version=champion,
+        champion_metrics=models.get("champion") if champion != trained["version"] else None,
+        facts={"index_version": trained["index"], "base_metrics": models["base"]},
+    )
+    return decision.as_dict()
