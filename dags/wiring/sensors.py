@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from airflow.sdk import task
 
-from wiring.context import partition_date
+from wiring.context import run_context
 
 # How long a run waits for its partition before it fails naming what is missing.
 PATIENCE = timedelta(hours=6)
@@ -28,7 +28,7 @@ def partition_sensor(table: str, task_id: str | None = None):
         from ml_platform.lake import Lake
         from ml_platform.settings import Settings
 
-        day, lake = partition_date(context), Lake.at(Settings.from_env().lake_uri)
+        day, lake = run_context(context).day, Lake.at(Settings.from_env().lake_uri)
         started = context["dag_run"].start_date
         waited = datetime.now(started.tzinfo) - started if started else timedelta(0)
         if lake.landed(table, day, waited, PATIENCE):

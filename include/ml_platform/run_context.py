@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -20,6 +20,12 @@ class RunContext:
     airflow_run_id: str = "local"
     dag_id: str = ""
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        today = datetime.now(UTC).date()
+        if self.day > today:
+            # A model trained "for" a future date would outrank every normal run until that date comes.
+            raise BadInput(f"run date {self.day} is in the future (today is {today} UTC): nothing is run for it")
 
     @property
     def is_backfill(self) -> bool:

@@ -8,12 +8,13 @@ from datetime import date, timedelta
 
 import pytest
 
+from ml_platform.config.pipelines import load_ingest_config
+from ml_platform.config.tabular import load_model_config
 from ml_platform.datasets.scenario import Scenario, load_demo_config
-from ml_platform.ingest import ingest_group
-from ml_platform.monitoring.pipeline import tabular_monitor_step, write_timeline
+from ml_platform.pipelines.ingest import ingest_step
+from ml_platform.pipelines.monitoring import tabular_monitor_step, write_timeline
+from ml_platform.pipelines.tabular import decide_step, train_step, validate_step
 from ml_platform.run_context import RunContext
-from ml_platform.tabular.config import load_model_config
-from ml_platform.tabular.pipeline import decide_step, train_step, validate_step
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 START = date(2026, 6, 1)
@@ -39,13 +40,14 @@ def monitored(tmp_path_factory):
         settings = Settings.from_env()
         demo = load_demo_config(latest=DAYS[-1], env={"DEMO_SCALE": "0.3"})
         demo = demo.__class__(demo.days, demo.sizes, Scenario(drift_onset=ONSET), demo.scale)
+        groups = load_ingest_config().groups
         for day in DAYS:
             for group in ("churn", "fraud"):
-                ingest_group(group, day, settings, "demo", demo)
+                ingest_step(groups[group].for_run({"source": "demo"}), settings, RunContext(day, "local"), demo)
         records = {}
         for name in ("churn", "fraud"):
             config = load_model_config(name)
-            ctx = RunContext(CHAMPION_DAY, "scheduled", "champion-run", config.dag_id)
+            ctx = RunContext(CHAMPION_DAY, "scheduled", "champion-run", config.pipeline)
             validation = validate_step(config, settings, ctx)
             decide_step(config, settings, ctx, train_step(config, settings, ctx), validation)
             records[name] = {

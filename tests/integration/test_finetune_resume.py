@@ -22,20 +22,21 @@ from pathlib import Path
 logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
 from ml_platform.datasets.scenario import Scenario
 from ml_platform.datasets.support import generate_support
+from ml_platform.config.assistant import load_assistant_config
 from ml_platform.llm.base import load_base, resolve_base_model
-from ml_platform.llm.config import load_assistant_config
 from ml_platform.llm.finetune import CheckpointStore, Example, finetune
 from ml_platform.llm.prompts import format_context
 from ml_platform.settings import Settings
 from ml_platform.storage import LocalStore
 
-config = load_assistant_config().with_overrides(steps=4, checkpoint_every=2, batch_size=2, max_length=160)
+config = load_assistant_config()
+tuning = config.finetune.model_copy(update={"steps": 4, "checkpoint_every": 2, "batch_size": 2, "max_length": 160})
 tables, _ = generate_support(date(2026, 11, 20), 42, Scenario())
 kb = tables["support_kb"].set_index("article_id")
 examples = [Example(r.question, format_context([kb.loc[r.article_id, "body"]], 600), r.answer)
             for r in tables["support_qa"].head(16).itertuples()]
 model, tokenizer = load_base(resolve_base_model(config, Settings.from_env()))
-result = finetune(model, tokenizer, examples, config.finetune, CheckpointStore(LocalStore(sys.argv[1]), "ck"),
+result = finetune(model, tokenizer, examples, tuning, config.prompt, CheckpointStore(LocalStore(sys.argv[1]), "ck"),
                   Path(tempfile.mkdtemp()))
 print("RESULT " + json.dumps({"resumed_from": result.resumed_from, "losses": result.losses}), flush=True)
 """

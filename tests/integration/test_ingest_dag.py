@@ -7,11 +7,13 @@ from datetime import date
 
 import pytest
 
-from ml_platform.catalog import GROUP_TABLES
+from ml_platform import names
+from ml_platform.config.pipelines import load_ingest_config
 from ml_platform.lake import Lake
+from ml_platform.reports import Reports
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-ALL_TABLES = [t for tables in GROUP_TABLES.values() for t in tables]
+ALL_TABLES = load_ingest_config().tables
 
 
 def test_no_import_errors_in_the_embedded_home(embedded_airflow) -> None:
@@ -25,6 +27,10 @@ def test_dags_test_lands_every_table_for_a_past_date(embedded_airflow) -> None:
     lake = Lake.at(embedded_airflow.env["LAKE_URI"])
     for table in ALL_TABLES:
         assert lake.dates(table, "2026-10-01", "2026-10-31") == [date(2026, 10, 15)], table
+    # The records land in the folder named after the DAG, where its alerts point.
+    reports = Reports.at(embedded_airflow.env["REPORTS_URI"])
+    for group in load_ingest_config().groups:
+        assert reports.find_json(names.INGEST, "2026-10-15", group)["group"] == group
 
 
 def test_backfill_over_a_range_runs_on_the_scheduler(running_airflow) -> None:

@@ -134,6 +134,8 @@ def test_rollback_moves_champion_back_to_previous_with_a_reason(history) -> None
     conf = json.dumps({"model": "churn", "reason": "new model misbehaves on the billing segment"})
     history.cli("dags", "test", "model_rollback", "-c", conf)
     assert aliases(history, "churn-xgboost")["champion"] == "1"
+    [record] = (Path(history.env["REPORTS_URI"]) / "model_rollback").glob("*/churn_rollback.json")
+    assert json.loads(record.read_text())["verdict"] == "rollback"
 
 
 def test_a_three_day_backfill_records_decisions_but_moves_no_alias(history, running_airflow) -> None:

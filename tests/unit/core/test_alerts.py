@@ -3,10 +3,6 @@ real HTTP receiver on loopback."""
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
 import pytest
 
 from ml_platform.alerts import failure_alert, send_alert
@@ -17,7 +13,7 @@ from ml_platform.errors import (
     PlatformError,
     ValidationFailed,
 )
-from tests.helpers import free_port
+from tests.helpers import Receiver, free_port
 
 
 def alert_for(error: BaseException | None, dag_id: str = "churn_training", model: str | None = "churn"):
@@ -30,31 +26,6 @@ def alert_for(error: BaseException | None, dag_id: str = "churn_training", model
         records_url=f"/srv/reports/{dag_id}/2026-11-21/",
         model=model,
     )
-
-
-class Receiver:
-    """A local webhook endpoint recording what it was sent."""
-
-    def __init__(self, status: int = 200):
-        self.received: list[dict] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers["Content-Length"])
-                outer.received.append(json.loads(self.rfile.read(length)))
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
 
 
 @pytest.fixture
