@@ -41,12 +41,12 @@ def kb_embedding_refresh():
         "ml_platform.pipelines.retrieval.refresh_step",
         CONFIG.for_run,
         pool="embedding",
-        inlets=[lake_asset("support_kb")],
+        inlets=[lake_asset(CONFIG.tables.kb)],
         outlets=[live_index_asset()],
         announce=switched,
         keep=("live_after", "embedded", "deleted", "hit_rate"),
     )()
-    partition_sensor("support_kb") >> refresh
+    partition_sensor(CONFIG.tables.kb) >> refresh
 
 
 kb_embedding_refresh()

@@ -60,7 +60,7 @@ def llm_finetune():
     evaluation = step(
         f"{STEPS}.evaluate_step", CONFIG.for_run, pool="llm_training", execution_timeout=timedelta(hours=2)
     )(trained)
-    partition_sensor("support_qa") >> trained
+    partition_sensor(CONFIG.tables.qa) >> trained
     step(f"{STEPS}.decide_step", CONFIG.for_run, keep=DECISION_FIELDS)(trained, evaluation)
 
 

@@ -66,7 +66,7 @@ def model_monitoring():
     assistant = step(
         f"{STEPS}.assistant_monitor_step", ASSISTANT.for_run, task_id="monitor_assistant", pool="llm_training"
     )()
-    partition_sensor("support_chats", "wait_for_support_chats") >> assistant
+    partition_sensor(ASSISTANT.tables.chats, f"wait_for_{ASSISTANT.tables.chats}") >> assistant
 
 
 model_monitoring()

@@ -3,7 +3,7 @@
 # metadata DB), one status line per DAG, full logs under $AIRFLOW_HOME/runs/, then the run summary.
 set -euo pipefail
 DATE=${1:?usage: nightly.sh YYYY-MM-DD}
-DAGS=(ingest_daily model_monitoring churn_training fraud_training kb_embedding_refresh llm_finetune)
+mapfile -t DAGS < <(ml-platform nightly-dags)
 LOGS="$AIRFLOW_HOME/runs/$DATE"
 mkdir -p "$LOGS"
 for dag in "${DAGS[@]}"; do

@@ -122,6 +122,20 @@ def cmd_drift_timeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def nightly_dags() -> list[str]:
+    """The DAGs of a night in the order they run: ingest, monitoring, every model's training, the assistant."""
+    from ml_platform import names
+    from ml_platform.config.tabular import load_model_config, model_names
+
+    training = [load_model_config(name).pipeline for name in model_names()]
+    return [names.INGEST, names.MONITORING, *training, names.KB_REFRESH, names.LLM_FINETUNE]
+
+
+def cmd_nightly_dags(_: argparse.Namespace) -> int:
+    print("\n".join(nightly_dags()))
+    return 0
+
+
 def cmd_env_table(_: argparse.Namespace) -> int:
     from ml_platform.settings import env_table_markdown
 
@@ -168,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     timeline.add_argument("--end", default=today)
     timeline.add_argument("--onset", default=None, help="known drift onset to mark (default: the demo scenario's)")
     timeline.set_defaults(func=cmd_drift_timeline)
+
+    nightly = sub.add_parser("nightly-dags", help="the DAG ids of a night, in the order they run")
+    nightly.set_defaults(func=cmd_nightly_dags)
 
     env = sub.add_parser("env-table", help="print the environment-variable table of the README")
     env.set_defaults(func=cmd_env_table)

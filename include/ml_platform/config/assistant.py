@@ -81,6 +81,15 @@ class Monitoring(StrictModel):
     embedding_drift_threshold: float = Field(gt=0)  # MMD² between the day's questions and the reference
 
 
+class Tables(StrictModel):
+    """The lake tables the assistant reads (each with a schema in datasets/)."""
+
+    kb: str  # help-centre articles, indexed
+    qa: str  # question/answer pairs, fine-tuned on
+    eval: str  # held-out questions with gold answers
+    chats: str  # the day's customer questions, monitored
+
+
 class Schedules(StrictModel):
     kb_embedding_refresh: str
     llm_finetune: str
@@ -102,6 +111,7 @@ class AssistantConfig(StrictModel):
     description: str
     start_date: date
     schedules: Schedules
+    tables: Tables
     base_model: BaseModelSource
     prompt: Prompt
     retrieval: Retrieval
@@ -129,7 +139,9 @@ class AssistantConfig(StrictModel):
 
     def training_fingerprint(self) -> str:
         """What changes the fine-tuned adapter: training settings, base model and prompt."""
-        return self.fingerprint(exclude={"description", "schedules", "evaluation", "promotion", "monitoring", "form"})
+        return self.fingerprint(
+            exclude={"description", "start_date", "schedules", "evaluation", "promotion", "monitoring", "form"}
+        )
 
 
 def load_assistant_config() -> AssistantConfig:

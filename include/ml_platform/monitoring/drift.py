@@ -192,6 +192,77 @@ def _fmt(drift: FeatureDrift) -> str:
 
 
 # -- tabular ---------------------------------------------------------------------------------------------
+def _check_features(model: str, day: date, features: list[str], reference: pd.DataFrame, current: pd.DataFrame):
+    if not features:
+        raise ValueError("no features to check for drift")
+    for side, frame in (("reference", reference), ("current", current)):
+        missing = [name for name in features if name not in frame.columns]
+        if missing:
+            raise ValueError(f"{model} {day}: {side} data lacks feature column(s) {missing}")
+
+
+def _run_report(
+    model: str,
+    day: date,
+    ref: pd.DataFrame,
+    cur: pd.DataFrame,
+    schema: DatasetSchema,
+    features: list[str],
+    share_threshold: float,
+    prediction_threshold: float | None,
+) -> Any:
+    """Evidently's snapshot: DataDriftPreset over the features, ValueDrift on the scores and the label when
+    the frames carry them (with per-column tests, which `_value_drifts` reads)."""
+    # Evidently is imported here, not at module level: it takes seconds, and DAG files import this package.
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.metrics import ValueDrift
+    from evidently.presets import DataDriftPreset
+
+    numerical, categorical = _column_types(schema, features)
+    with_scores, with_label = SCORE_COLUMN in ref.columns, schema.label_column in ref.columns
+    definition = DataDefinition(
+        numerical_columns=[*numerical, *([SCORE_COLUMN] if with_scores else [])],
+        categorical_columns=[*categorical, *([schema.label_column] if with_label else [])],
+    )
+    metrics: list[Any] = [DataDriftPreset(columns=features, drift_share=share_threshold)]
+    if with_scores:
+        metrics.append(ValueDrift(column=SCORE_COLUMN, threshold=prediction_threshold))
+    if with_label:
+        metrics.append(ValueDrift(column=schema.label_column))
+    report = Report(metrics, include_tests=True, metadata={"model": model, "day": day.isoformat()})
+    return report.run(
+        current_data=Dataset.from_pandas(cur, data_definition=definition),
+        reference_data=Dataset.from_pandas(ref, data_definition=definition),
+    )
+
+
+def _reasons(
+    drifted_features: list[str],
+    n_features: int,
+    share_threshold: float,
+    prediction: FeatureDrift | None,
+    target: FeatureDrift | None,
+    live_quality: dict[str, float] | None,
+    rows: int,
+) -> list[str]:
+    share = len(drifted_features) / n_features
+    share_line = f"{len(drifted_features)}/{n_features} features drifted (share {share:.2f} "
+    share_line += f"{'>=' if share >= share_threshold else '<'} threshold {share_threshold:.2f})"
+    if drifted_features:
+        share_line += ": " + ", ".join(drifted_features)
+    reasons = [share_line]
+    if prediction is not None:
+        reasons.append(f"prediction drift {'detected' if prediction.drifted else 'not detected'}: {_fmt(prediction)}")
+    else:
+        reasons.append("prediction drift not checked: no champion scores")
+    if target is not None:
+        seen = "detected" if target.drifted else "not detected"
+        reasons.append(f"target drift {seen} (informational): {_fmt(target)}")
+    if live_quality is not None and "roc_auc" in live_quality:
+        reasons.append(f"live ROC-AUC {live_quality['roc_auc']:.3f} on {rows} labelled rows (informational)")
+    return reasons
+
+
 def tabular_drift(
     model: str,
     day: date,
@@ -212,42 +283,15 @@ def tabular_drift(
     label shift alone is the quality gate's business, not the input monitor's.
     `prediction_threshold` overrides the score test's threshold (the test itself stays Evidently's choice).
     """
-    # Evidently is imported here, not at module level: it takes seconds, and DAG files import this package.
-    from evidently import DataDefinition, Dataset, Report
-    from evidently.metrics import ValueDrift
-    from evidently.presets import DataDriftPreset
-
     features = list(features)
-    if not features:
-        raise ValueError("no features to check for drift")
-    for side, frame in (("reference", reference), ("current", current)):
-        missing = [name for name in features if name not in frame.columns]
-        if missing:
-            raise ValueError(f"{model} {day}: {side} data lacks feature column(s) {missing}")
-    numerical, categorical = _column_types(schema, features)
+    _check_features(model, day, features, reference, current)
     with_scores = reference_scores is not None and current_scores is not None
     label = schema.label_column
     with_label = label in current.columns and label in reference.columns
-
     ref = _frame_for_report(reference, schema, features, reference_scores if with_scores else None, with_label)
     cur = _frame_for_report(current, schema, features, current_scores if with_scores else None, with_label)
     ref, cur = _sample(ref, MAX_TABULAR_ROWS), _sample(cur, MAX_TABULAR_ROWS)
-
-    definition = DataDefinition(
-        numerical_columns=[*numerical, *([SCORE_COLUMN] if with_scores else [])],
-        categorical_columns=[*categorical, *([label] if with_label else [])],
-    )
-    metrics: list[Any] = [DataDriftPreset(columns=features, drift_share=share_threshold)]
-    if with_scores:
-        metrics.append(ValueDrift(column=SCORE_COLUMN, threshold=prediction_threshold))
-    if with_label:
-        metrics.append(ValueDrift(column=label))
-    # include_tests: the per-column pass/fail tests are what `_value_drifts` reads.
-    report = Report(metrics, include_tests=True, metadata={"model": model, "day": day.isoformat()})
-    snapshot = report.run(
-        current_data=Dataset.from_pandas(cur, data_definition=definition),
-        reference_data=Dataset.from_pandas(ref, data_definition=definition),
-    )
+    snapshot = _run_report(model, day, ref, cur, schema, features, share_threshold, prediction_threshold)
     drifts = _value_drifts(snapshot.dict())
 
     feature_drifts = [drifts[name] for name in features]
@@ -257,32 +301,11 @@ def tabular_drift(
     if prediction is not None:
         prediction.column = "prediction"
     target = drifts.get(label) if with_label else None
-
     live_quality = None
     if with_scores and label in current.columns:
-        live_quality = _live_quality(
-            schema.label_binary(current).to_numpy(), np.asarray(current_scores, dtype="float64").ravel()
-        )
-
-    reasons: list[str] = []
-    share_hit = share >= share_threshold
-    prediction_hit = prediction is not None and prediction.drifted
-    share_line = f"{len(drifted_features)}/{len(features)} features drifted (share {share:.2f} "
-    share_line += f"{'>=' if share_hit else '<'} threshold {share_threshold:.2f})"
-    if drifted_features:
-        share_line += ": " + ", ".join(drifted_features)
-    reasons.append(share_line)
-    if prediction is not None:
-        reasons.append(f"prediction drift {'detected' if prediction_hit else 'not detected'}: {_fmt(prediction)}")
-    else:
-        reasons.append("prediction drift not checked: no champion scores")
-    if target is not None:
-        reasons.append(
-            f"target drift {'detected' if target.drifted else 'not detected'} (informational): {_fmt(target)}"
-        )
-    if live_quality is not None and "roc_auc" in live_quality:
-        reasons.append(f"live ROC-AUC {live_quality['roc_auc']:.3f} on {len(current)} labelled rows (informational)")
-
+        scores = np.asarray(current_scores, dtype="float64").ravel()
+        live_quality = _live_quality(schema.label_binary(current).to_numpy(), scores)
+    drifted = share >= share_threshold or (prediction is not None and prediction.drifted)
     return DriftResult(
         model=model,
         day=day.isoformat(),
@@ -295,8 +318,10 @@ def tabular_drift(
         prediction_drift=prediction,
         target_drift=target,
         live_quality=live_quality,
-        verdict="drifted" if share_hit or prediction_hit else "stable",
-        reasons=reasons,
+        verdict="drifted" if drifted else "stable",
+        reasons=_reasons(
+            drifted_features, len(features), share_threshold, prediction, target, live_quality, len(current)
+        ),
         html=snapshot.get_html_str(as_iframe=False),
         share_threshold=share_threshold,
     )

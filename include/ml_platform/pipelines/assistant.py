@@ -37,7 +37,7 @@ def finetune_step(config: AssistantConfig, settings: Settings, ctx: RunContext) 
     lake = Lake.at(settings.lake_uri)
     retriever = open_live_retriever(settings.vector_store_uri)
     base = resolve_base_model(config, settings)
-    key = _training_key(config, lake.info("support_qa", ctx.day).content_hash, retriever.index_name, base.sha256)
+    key = _training_key(config, lake.info(config.tables.qa, ctx.day).content_hash, retriever.index_name, base.sha256)
     registry = ModelRegistry(settings)
     tags = run_tags(ctx, key) | {
         "base_model": base.name,
@@ -62,7 +62,7 @@ def _finetune_and_log(config, settings, ctx, lake, retriever, base, registry, ta
     from ml_platform.llm.examples import training_examples
     from ml_platform.llm.finetune import CheckpointStore, finetune
 
-    examples, data_stats = training_examples(lake.read("support_qa", ctx.day), retriever, config)
+    examples, data_stats = training_examples(lake.read(config.tables.qa, ctx.day), retriever, config)
     model, tokenizer = load_base(base)
     checkpoints = CheckpointStore(lake.store, f"_checkpoints/{config.pipeline}/{ctx.day}-{tags['training_key']}")
     workdir = Path(tempfile.mkdtemp(prefix="llm-finetune-"))
@@ -133,7 +133,9 @@ def evaluate_step(config: AssistantConfig, settings: Settings, ctx: RunContext, 
     from ml_platform.retrieval.index import open_live_retriever
 
     registry, lake = ModelRegistry(settings), Lake.at(settings.lake_uri)
-    questions = pick_questions(lake.read("support_eval", ctx.day), config.evaluation.questions, config.finetune.seed)
+    questions = pick_questions(
+        lake.read(config.tables.eval, ctx.day), config.evaluation.questions, config.finetune.seed
+    )
     contexts = retrieve_contexts(questions, open_live_retriever(settings.vector_store_uri), config)
     champion = registry.alias_version(config.registered_model, CHAMPION)
     versions = {"challenger": trained["version"]}

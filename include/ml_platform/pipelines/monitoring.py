@@ -166,14 +166,14 @@ def assistant_monitor_step(config: AssistantConfig, settings: Settings, ctx: Run
     if champion is None:
         log.info("%s has no champion yet: nothing to monitor in production", config.registered_model)
         return {"day": ctx.day.isoformat(), "verdict": "no_champion"}
-    chats = lake.read("support_chats", ctx.day)
+    chats = lake.read(config.tables.chats, ctx.day)
     sample, blocked = _sample_questions(chats, config.monitoring.chat_sample)
     contexts = retrieve_contexts(sample, open_live_retriever(settings.vector_store_uri), config)
     adapters = {"champion": adapter_folder(registry, config.registered_model, champion)}
     assistant, tokenizer = load_with_adapters(resolve_base_model(config, settings), adapters)
     metrics, _ = evaluate_answers(assistant, tokenizer, sample, contexts, config, f"champion v{champion}")
     trained_on = as_date(registry.version(config.registered_model, champion).tags["partition_date"])
-    reference = lake.read("support_eval", trained_on)["question"].tolist()
+    reference = lake.read(config.tables.eval, trained_on)["question"].tolist()
     embedder = get_embedder()
     drift = embedding_drift(
         embedder.embed(reference),

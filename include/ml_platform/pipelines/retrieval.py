@@ -21,7 +21,7 @@ def refresh_step(config: AssistantConfig, settings: Settings, ctx: RunContext) -
     from ml_platform.retrieval.stores import open_vector_store
 
     lake, reports = Lake.at(settings.lake_uri), Reports.at(settings.reports_uri)
-    kb, questions = lake.read("support_kb", ctx.day), lake.read("support_eval", ctx.day)
+    kb, questions = lake.read(config.tables.kb, ctx.day), lake.read(config.tables.eval, ctx.day)
     retrieval = config.retrieval
     with open_vector_store(settings.vector_store_uri) as store:
         report = refresh_index(store, kb, questions, ctx.day, k=retrieval.k, hit_rate_floor=retrieval.hit_rate_floor)

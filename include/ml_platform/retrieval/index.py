@@ -147,6 +147,49 @@ def _verdict(hit_rate: float, floor: float, k: int) -> tuple[bool, str]:
     return False, f"hit rate@{k} {hit_rate:.3f} is below the floor {floor:.3f}"
 
 
+@dataclass
+class _Plan:
+    """What a refresh must do to bring the live index up to the KB."""
+
+    chunks: list[Chunk]
+    screened: _Screened
+    base: str | None  # the index to copy from (None: rebuild everything)
+    changed: list[Chunk]  # new or edited chunks to embed
+    stale: list[str]  # chunk ids to delete
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return self.base is not None and not self.changed and not self.stale
+
+
+def _plan(store: VectorStore, kb: pd.DataFrame, live: str | None, embedder: Embedder) -> _Plan:
+    chunks = chunk_articles(kb)
+    screened = _screen_chunks(chunks)
+    # The diff base: the live index, unless its vectors came from another model and must all be redone.
+    base = live if live is not None and _same_model(store, live, embedder) else None
+    live_hashes = store.hashes(base) if base is not None else {}
+    changed = [c for c in screened.indexable if live_hashes.get(c.chunk_id) != c.content_hash]
+    stale = sorted(set(live_hashes) - {c.chunk_id for c in screened.indexable})
+    return _Plan(chunks, screened, base, changed, stale)
+
+
+def _build_aside(store: VectorStore, name: str, plan: _Plan, embedder: Embedder, seconds: dict[str, float]) -> int:
+    """The next index under `name`: a copy of the base without stale chunks, plus the changed ones embedded."""
+    tick = time.perf_counter()
+    if name in store.list_indexes():
+        store.drop_index(name)  # a rerun of the day replaces its own aside index
+    store.create_index(name, copy_from=plan.base)
+    store.delete(name, plan.stale)
+    seconds["copy"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    records = _to_records(plan.changed, embedder)
+    seconds["embed"] = time.perf_counter() - tick
+    tick = time.perf_counter()
+    store.upsert(name, records)
+    seconds["upsert"] = time.perf_counter() - tick
+    return len(records)
+
+
 def refresh_index(
     store: VectorStore,
     kb: pd.DataFrame,
@@ -162,70 +205,32 @@ def refresh_index(
     embedder = embedder or get_embedder()
     seconds: dict[str, float] = {}
     live = store.live_index()
-
     tick = time.perf_counter()
-    chunks = chunk_articles(kb)
-    screened = _screen_chunks(chunks)
-    # The diff base: the live index, unless its vectors came from another model and must all be redone.
-    base = live if live is not None and _same_model(store, live, embedder) else None
-    live_hashes = store.hashes(base) if base is not None else {}
-    changed = [c for c in screened.indexable if live_hashes.get(c.chunk_id) != c.content_hash]
-    stale = sorted(set(live_hashes) - {c.chunk_id for c in screened.indexable})
+    plan = _plan(store, kb, live, embedder)
     seconds["plan"] = time.perf_counter() - tick
-
     common = {
         "day": day,
         "live_before": live,
-        "chunks_total": len(chunks),
-        "unchanged": len(screened.indexable) - len(changed),
-        "blocked": screened.blocked,
-        "redactions": screened.redactions,
+        "chunks_total": len(plan.chunks),
+        "unchanged": len(plan.screened.indexable) - len(plan.changed),
+        "blocked": plan.screened.blocked,
+        "redactions": plan.screened.redactions,
         "hit_rate_floor": hit_rate_floor,
         "k": k,
         "embedding_model": embedder.model_name,
         "embedding_version": embedder.model_version,
         "seconds": seconds,
     }
-
-    if base is not None and not changed and not stale:
-        # Nothing to apply: re-check the live index instead of copying it under a new name.
-        tick = time.perf_counter()
-        hit_rate = hit_rate_at_k(store, base, eval_questions, k, embedder)
-        seconds["evaluate"] = time.perf_counter() - tick
-        passed, verdict = _verdict(hit_rate, hit_rate_floor, k)
-        return RefreshReport(
-            **common,
-            live_after=live,
-            index_name=base,
-            embedded=0,
-            deleted=0,
-            hit_rate=hit_rate,
-            promoted=passed,
-            reason=f"no change since live index {base!r}, which stays live; {verdict}",
-            vectors=store.count(base),
-            elapsed_s=time.perf_counter() - started,
-        )
-
-    name = aside_name(day, live)
-    tick = time.perf_counter()
-    if name in store.list_indexes():
-        store.drop_index(name)  # a rerun of the day replaces its own aside index
-    store.create_index(name, copy_from=base)
-    store.delete(name, stale)
-    seconds["copy"] = time.perf_counter() - tick
-
-    tick = time.perf_counter()
-    records = _to_records(changed, embedder)
-    seconds["embed"] = time.perf_counter() - tick
-    tick = time.perf_counter()
-    store.upsert(name, records)
-    seconds["upsert"] = time.perf_counter() - tick
-
+    # Nothing to apply: re-check the live index instead of copying it under a new name.
+    name = plan.base if plan.nothing_to_do else aside_name(day, live)
+    embedded = 0 if plan.nothing_to_do else _build_aside(store, name, plan, embedder, seconds)
     tick = time.perf_counter()
     hit_rate = hit_rate_at_k(store, name, eval_questions, k, embedder)
     seconds["evaluate"] = time.perf_counter() - tick
     passed, verdict = _verdict(hit_rate, hit_rate_floor, k)
-    if passed:
+    if plan.nothing_to_do:
+        reason = f"no change since live index {name!r}, which stays live; {verdict}"
+    elif passed:
         store.set_live(name)
         _prune(store, keep={name, live})
         reason = f"{verdict}: {name!r} is live (was {live!r})"
@@ -233,10 +238,10 @@ def refresh_index(
         reason = f"{verdict}: live index {live!r} left unchanged, {name!r} kept for inspection"
     return RefreshReport(
         **common,
-        live_after=name if passed else live,
+        live_after=name if passed or plan.nothing_to_do else live,
         index_name=name,
-        embedded=len(records),
-        deleted=len(stale),
+        embedded=embedded,
+        deleted=0 if plan.nothing_to_do else len(plan.stale),
         hit_rate=hit_rate,
         promoted=passed,
         reason=reason,
