@@ -88,6 +88,9 @@ def airflow_env(root: Path, port: int, metadata_db: str) -> dict[str, str]:
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        # LocalExecutor starts one worker process per slot (32 by default): on 2 cores their start-up alone
+        # costs tens of seconds of CPU each time the scheduler starts. Four slots are plenty for these tests.
+        "AIRFLOW__CORE__PARALLELISM": "4",
         # Paused: a running scheduler would otherwise start today's run of every DAG (a full LoRA fine-tune
         # among them). Tests unpause exactly the DAGs they drive.
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
