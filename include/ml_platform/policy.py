@@ -141,9 +141,6 @@ class Decision:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def summary(self) -> str:
-        return f"{self.verdict}: {'; '.join(self.reasons)}"
-
     def log_lines(self) -> list[str]:
         lines = [f"decision for {self.registered_model} on {self.date} ({self.run_type}): {self.verdict.upper()}"]
         lines += [f"  reason: {r}" for r in self.reasons]

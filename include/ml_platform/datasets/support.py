@@ -27,7 +27,6 @@ from ml_platform.datasets.common import rng_for
 from ml_platform.datasets.scenario import Scenario
 
 SUPPORT_TABLES = ("support_kb", "support_qa", "support_eval", "support_chats")
-ABSTAIN_ANSWER = "I don't know based on the help-centre articles."
 EDIT_EPOCH = date(2026, 1, 1)
 EDIT_PROBABILITY = 1 / 3
 MIN_ACTIVE_ARTICLES = 30
@@ -85,6 +84,7 @@ class PiiParts(StrictModel):
 
 
 class Catalogue(StrictModel):
+    abstain_answer: _Text  # the Q&A and gold answer of a question the articles do not cover
     units: dict[_Text, tuple[StrictStr, StrictStr]]  # unit -> (singular, plural) format of a value
     articles: tuple[Article, ...] = Field(min_length=1)
     off_kb_questions: tuple[_Text, ...] = Field(min_length=1)  # unanswerable eval questions
@@ -346,7 +346,7 @@ def _qa_table(state: _KBState) -> pd.DataFrame:
                 "qa_id": f"qa-{aid}-abstain",
                 "article_id": aid,
                 "question": article.uncovered,
-                "answer": ABSTAIN_ANSWER,
+                "answer": load_catalogue().abstain_answer,
                 "answerable": False,
             }
         )
@@ -391,7 +391,7 @@ def _eval_table(seed: int, state: _KBState, n: int) -> pd.DataFrame:
         {
             "question_id": f"ev-off-{int(i):02d}{suffix}",
             "question": off_kb[i],
-            "gold_answer": ABSTAIN_ANSWER,
+            "gold_answer": load_catalogue().abstain_answer,
             "article_id": None,
             "answerable": False,
         }

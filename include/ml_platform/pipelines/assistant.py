@@ -12,7 +12,7 @@ import json
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ml_platform import names
 from ml_platform.config.assistant import AssistantConfig
@@ -21,6 +21,10 @@ from ml_platform.registry import CHAMPION, ModelRegistry, run_tags, settle_promo
 from ml_platform.reports import Reports
 from ml_platform.run_context import RunContext
 from ml_platform.settings import Settings
+
+if TYPE_CHECKING:
+    from ml_platform.llm.base import BaseModel
+    from ml_platform.retrieval.index import Retriever
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,7 @@ def finetune_step(config: AssistantConfig, settings: Settings, ctx: RunContext) 
         registry,
         config.registered_model,
         key,
-        train=lambda: _finetune_and_log(config, settings, ctx, lake, retriever, base, registry, tags),
+        train=lambda: _finetune_and_log(config, ctx, lake, retriever, base, registry, tags),
         reuse=lambda run, version: {"run_id": run.info.run_id, "version": version, "reused": True},
     )
     record |= {"index": retriever.index_name, "training_key": key}
@@ -57,7 +61,15 @@ def finetune_step(config: AssistantConfig, settings: Settings, ctx: RunContext) 
     return record
 
 
-def _finetune_and_log(config, settings, ctx, lake, retriever, base, registry, tags) -> dict[str, Any]:
+def _finetune_and_log(
+    config: AssistantConfig,
+    ctx: RunContext,
+    lake: Lake,
+    retriever: Retriever,
+    base: BaseModel,
+    registry: ModelRegistry,
+    tags: dict[str, str],
+) -> dict[str, Any]:
     from ml_platform.llm.base import load_base
     from ml_platform.llm.examples import training_examples
     from ml_platform.llm.finetune import CheckpointStore, finetune

@@ -17,7 +17,9 @@ import yaml
 from ml_platform.config.base import config_dir
 from ml_platform.datasets import support
 from ml_platform.datasets.scenario import Scenario
-from ml_platform.datasets.support import ABSTAIN_ANSWER, SUPPORT_TABLES, generate_support
+from ml_platform.datasets.support import SUPPORT_TABLES, generate_support, load_catalogue
+
+ABSTAIN_ANSWER = load_catalogue().abstain_answer
 
 SEED = 7
 DAY = date(2026, 3, 10)
