@@ -36,7 +36,7 @@ def step(
     """A task running `target` ("module.function" in ml_platform).
 
     configure: the run's params -> the step's config (a config's `for_run`); None passes None.
-    keep: the record's fields that go to XCom (all when None).
+    keep: the record's fields that go to XCom (all when None; a field the record lacks goes as None).
     announce: the record -> (asset, extra) pairs attached to this task's asset events (its outlets).
     """
     module_name, function_name = target.rsplit(".", 1)
@@ -51,7 +51,7 @@ def step(
         record = function(config, Settings.from_env(), ctx, *upstream)
         for asset, extra in announce(record) if announce else ():
             yield Metadata(asset, extra)
-        return {k: record[k] for k in keep} if keep else record
+        return {k: record.get(k) for k in keep} if keep else record
 
     return run
 

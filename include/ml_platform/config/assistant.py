@@ -138,9 +138,10 @@ class AssistantConfig(StrictModel):
         return self.model_copy(update={"finetune": finetune, "evaluation": evaluation})
 
     def training_fingerprint(self) -> str:
-        """What changes the fine-tuned adapter: training settings, base model and prompt."""
+        """What changes the fine-tuned adapter: training settings, the base model's name, the prompt and how
+        much context it gets (the base model's weights and the index enter the training key by their hashes)."""
         return self.fingerprint(
-            exclude={"description", "start_date", "schedules", "evaluation", "promotion", "monitoring", "form"}
+            include={"finetune": True, "base_model": {"name"}, "prompt": True, "retrieval": {"k"}}
         )
 
 

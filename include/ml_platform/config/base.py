@@ -21,9 +21,9 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def fingerprint(self, *, exclude: set[str] | None = None) -> str:
+    def fingerprint(self, *, include: Any = None, exclude: Any = None) -> str:
         """Short hash of the model's values: equal configs give equal fingerprints on any machine."""
-        payload = self.model_dump(mode="json", exclude=exclude)
+        payload = self.model_dump(mode="json", include=include, exclude=exclude)
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -48,12 +48,22 @@ def read_yaml(path: Path) -> Any:
 
 
 def parse(model: type[Model], raw: Any, source: Path | str) -> Model:
-    """Validate `raw` (already read) against `model`; every problem is reported with its key path."""
+    """Validate `raw` (already read) against `model`, strictly: "ten" or "0.1" is not a number, "yes" is not
+    a boolean and 10.0 is not a count. Every problem is reported with its key path."""
     try:
-        return model.model_validate(raw)
+        return model.model_validate(_tuples(raw), strict=True)
     except ValidationError as error:
         problems = [_problem(e) for e in error.errors()]
         raise ConfigError(f"{source}: " + "; ".join(problems)) from None
+
+
+def _tuples(value: Any) -> Any:
+    """YAML lists as tuples: config sequences are immutable, and strict validation takes no list for a tuple."""
+    if isinstance(value, dict):
+        return {key: _tuples(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return tuple(_tuples(item) for item in value)
+    return value
 
 
 def _problem(error: Any) -> str:

@@ -54,7 +54,7 @@ class DatasetSchema(StrictModel):
     def _named_columns(cls, raw: Any) -> Any:
         """YAML writes columns as a mapping `name: spec`; each spec gets its name."""
         if isinstance(raw, dict) and isinstance(raw.get("columns"), dict):
-            columns = [{"name": name, **(spec or {})} for name, spec in raw["columns"].items()]
+            columns = tuple({"name": name, **(spec or {})} for name, spec in raw["columns"].items())
             raw = {**raw, "columns": columns}
         return raw
 

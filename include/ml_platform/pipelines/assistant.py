@@ -30,7 +30,11 @@ log = logging.getLogger(__name__)
 
 
 def _training_key(config: AssistantConfig, qa_hash: str, index: str, base_sha: str) -> str:
-    material = [config.training_fingerprint(), qa_hash, index, base_sha]
+    from ml_platform.llm.prompts import system_prompt
+
+    # The prompt's wording is code: hash it too, so an edit without a version bump still retrains.
+    wording = hashlib.sha256(system_prompt(config.prompt).encode()).hexdigest()[:12]
+    material = [config.training_fingerprint(), wording, qa_hash, index, base_sha]
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:16]
 
 

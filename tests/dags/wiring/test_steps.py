@@ -43,6 +43,12 @@ def test_a_step_gets_its_config_settings_context_and_upstream_records(monkeypatc
     assert "big" not in record, "only the kept fields go to XCom"
 
 
+def test_kept_fields_a_record_lacks_go_as_none() -> None:
+    # A model without a champion yet records no drift figures; the task must not fail on their absence.
+    _, record = run(step(f"{FAKES}.echo_step", keep=("day", "share_drifted")), **context())
+    assert record == {"day": "2026-11-21", "share_drifted": None}
+
+
 def test_a_step_announces_its_record_on_its_assets() -> None:
     asset = Asset(name="lake.churn", uri="lake://churn")
     task = step(f"{FAKES}.echo_step", None, announce=lambda record: [(asset, {"dt": record["day"]})])

@@ -1,0 +1,58 @@
+"""Typed config: every shipped file loads, types are strict, and each list a config may name is implemented."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+import pytest
+
+from ml_platform.config.assistant import load_assistant_config
+from ml_platform.config.base import config_dir, parse, read_yaml
+from ml_platform.config.datasets import dataset_names, load_schema
+from ml_platform.config.demo import load_demo_file
+from ml_platform.config.pipelines import load_ingest_config, load_monitoring_config
+from ml_platform.config.tabular import (
+    DerivedFeature,
+    ExtraMetric,
+    ModelConfig,
+    load_model_config,
+    load_training_pipeline,
+    model_names,
+)
+from ml_platform.errors import ConfigError
+from ml_platform.tabular.features import DERIVED
+from ml_platform.tabular.metrics import EXTRA
+
+
+def test_every_shipped_config_file_loads() -> None:
+    assert [load_model_config(name).name for name in model_names()] == model_names()
+    assert all(load_schema(name).name == name for name in dataset_names())
+    assert load_assistant_config().finetune.abstain_share == 0.35
+    assert load_ingest_config().groups and load_monitoring_config().schedule
+    assert load_training_pipeline().form.hyperparameters and load_demo_file().days
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "message"),
+    [
+        (
+            ("monitoring", "drift_share_threshold"),
+            "0.1",
+            "monitoring.drift_share_threshold: Input should be a valid number",
+        ),
+        (("monitoring", "prediction_drift"), "yes", "monitoring.prediction_drift: Input should be a valid boolean"),
+        (("window", "train_days"), 10.0, "window.train_days: Input should be a valid integer"),
+        (("features", "exclude"), "gender", "features.exclude: Input should be a valid tuple"),
+    ],
+)
+def test_types_are_strict_and_the_error_names_file_and_key(where: tuple[str, str], value, message: str) -> None:
+    raw = read_yaml(config_dir() / "models" / "churn.yaml")
+    raw[where[0]] = {**raw[where[0]], where[1]: value}
+    with pytest.raises(ConfigError, match=r"churn\.yaml: ") as refused:
+        parse(ModelConfig, raw, config_dir() / "models" / "churn.yaml")
+    assert message in str(refused.value)
+
+
+def test_every_extra_metric_and_derived_feature_a_config_may_name_is_implemented() -> None:
+    assert set(get_args(ExtraMetric)) == set(EXTRA)
+    assert set(get_args(DerivedFeature)) == set(DERIVED)
