@@ -54,7 +54,7 @@ def ingest_daily():
             task_id=f"ingest_{group.name}",
             outlets=[lake_asset(t) for t in group.tables],
             announce=landed,
-            keep=("group", "date", "source"),
+            keep=("date", "source", "rows"),
         )()
 
 

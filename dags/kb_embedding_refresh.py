@@ -23,7 +23,7 @@ CONFIG = load_assistant_config()
 
 
 def switched(record: dict) -> list[tuple]:
-    return [(live_index_asset(), {"index": record["live_after"], "hit_rate": record["hit_rate"]})]
+    return [(live_index_asset(CONFIG.tables.kb), {"index": record["live_after"], "hit_rate": record["hit_rate"]})]
 
 
 @dag(
@@ -42,7 +42,7 @@ def kb_embedding_refresh():
         CONFIG.for_run,
         pool="embedding",
         inlets=[lake_asset(CONFIG.tables.kb)],
-        outlets=[live_index_asset()],
+        outlets=[live_index_asset(CONFIG.tables.kb)],
         announce=switched,
         keep=("live_after", "embedded", "deleted", "hit_rate"),
     )()

@@ -22,13 +22,6 @@ from ml_platform.config.assistant import load_assistant_config
 
 CONFIG = load_assistant_config()
 STEPS = "ml_platform.pipelines.assistant"
-DEFAULTS = {
-    "steps": CONFIG.finetune.steps,
-    "learning_rate": CONFIG.finetune.learning_rate,
-    "lora_r": CONFIG.finetune.lora.r,
-    "train_pairs": CONFIG.finetune.train_pairs,
-    "eval_questions": CONFIG.evaluation.questions,
-}
 
 
 @dag(
@@ -43,7 +36,7 @@ DEFAULTS = {
     params={
         **{
             name: forms.bounded(getattr(CONFIG.form, name), description=f"Default {default}.")
-            for name, default in DEFAULTS.items()
+            for name, default in CONFIG.form_defaults().items()
         },
         **forms.force_promote(),
     },

@@ -15,6 +15,7 @@ from wiring.steps import DECISION_FIELDS, step
 
 from ml_platform import names
 from ml_platform.config.tabular import load_model_config, load_training_pipeline, model_names
+from ml_platform.run_context import MIN_REASON_CHARS
 
 
 def chosen_model(params: dict):
@@ -34,9 +35,9 @@ def chosen_model(params: dict):
         "reason": Param(
             "",
             type="string",
-            minLength=10,
+            minLength=MIN_REASON_CHARS,
             maxLength=500,
-            description="Why (at least 10 characters); recorded with the decision.",
+            description=f"Why (at least {MIN_REASON_CHARS} characters); recorded with the decision.",
         ),
     },
 )

@@ -19,6 +19,7 @@ def drift_asset(model: str) -> Asset:
     return Asset(name=name, uri=uri)
 
 
-def live_index_asset() -> Asset:
-    name, uri = names.LIVE_INDEX_ASSET
+def live_index_asset(kb_table: str) -> Asset:
+    """Updated by kb_embedding_refresh when it makes an index of `kb_table` live."""
+    name, uri = names.live_index_asset(kb_table)
     return Asset(name=name, uri=uri)

@@ -40,5 +40,6 @@ def run_context(context: dict[str, Any]):
         run_type=run_type(context),
         airflow_run_id=dag_run.run_id,
         dag_id=dag_run.dag_id,
+        task_id=context["task_instance"].task_id if "task_instance" in context else "",
         params=dict(context.get("params") or {}),
     )

@@ -13,8 +13,9 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ml_platform.errors import PlatformError
+
 log = logging.getLogger(__name__)
-UNCLASSIFIED = "task_error"
 
 
 @dataclass(frozen=True)
@@ -47,8 +48,9 @@ def failure_alert(
     log_url: str | None = None,
 ) -> Alert:
     """The alert for a failed task: gate, retryability and report come from the failure's own fields; an
-    error the platform did not raise on purpose is a `task_error` pointing at the run's records folder."""
-    gate = getattr(error, "gate", UNCLASSIFIED)
+    error the platform did not raise on purpose is a `task_error` pointing at the run's records folder (the
+    monitoring tasks also pass failures they report without raising, such as a broken production budget)."""
+    gate = getattr(error, "gate", PlatformError.gate)
     return Alert(
         title=f"{dag_id}.{task_id} failed for {day}" + (f" ({model}: {gate})" if model else f" ({gate})"),
         dag_id=dag_id,

@@ -67,10 +67,45 @@ class IndexCheckFailed(PlatformError):
     retryable_by_default = False
 
 
+class IndexMissing(PlatformError, LookupError):
+    """The vector store has no live index yet: kb_embedding_refresh has not made one live."""
+
+    gate = "index_missing"
+    retryable_by_default = False
+
+
+class NoTrainingData(PlatformError):
+    """Nothing left to train on after screening (an empty or entirely blocked day of Q&A pairs)."""
+
+    gate = "training_data"
+    retryable_by_default = False
+
+
 class BaseModelMissing(PlatformError):
     """No base LLM on this machine; the message says how to get one."""
 
     gate = "base_model"
+    retryable_by_default = False
+
+
+class BaseModelMismatch(PlatformError):
+    """The base LLM on this machine is not the one an adapter was trained on (its hash differs)."""
+
+    gate = "base_model"
+    retryable_by_default = False
+
+
+class LLMBudgetExceeded(PlatformError):
+    """The assistant in production broke a budget (hallucination rate, latency): alerted, not raised."""
+
+    gate = "llm_budget"
+    retryable_by_default = False
+
+
+class QuestionDrift(PlatformError):
+    """The day's customer questions drifted from what the assistant was evaluated on: alerted, not raised."""
+
+    gate = "drift"
     retryable_by_default = False
 
 

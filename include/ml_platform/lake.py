@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ml_platform import names
 from ml_platform.dates import as_date
 from ml_platform.errors import PartitionMissing
 from ml_platform.storage import ObjectStore, open_store
@@ -103,7 +104,7 @@ class Lake:
             return True
         if waited > patience:
             raise PartitionMissing(
-                f"{dataset}/dt={as_date(dt)} has not landed in {self.store.uri} after {waited}: did ingest_daily "
+                f"{dataset}/dt={as_date(dt)} has not landed in {self.store.uri} after {waited}: did {names.INGEST} "
                 f"run for {as_date(dt)}? Check its run, or land the partition and clear this task.",
                 retryable=False,
             )

@@ -38,6 +38,11 @@ def drift_record(model: str) -> str:
     return f"{model}_drift"
 
 
+def drift_report(model: str) -> str:
+    """Evidently's HTML page beside the drift record."""
+    return f"{drift_record(model)}.html"
+
+
 def rollback_record(model: str) -> str:
     return f"{model}_rollback"
 
@@ -53,4 +58,6 @@ def drift_asset(model: str) -> tuple[str, str]:
     return f"drift.{model}", f"drift://{model}"
 
 
-LIVE_INDEX_ASSET = ("vectors.support_kb", "vectors://support_kb")
+def live_index_asset(kb_table: str) -> tuple[str, str]:
+    """Updated when an index of the knowledge-base table is made live."""
+    return f"vectors.{kb_table}", f"vectors://{kb_table}"

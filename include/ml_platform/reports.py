@@ -51,8 +51,3 @@ class Reports:
 
     def read_json(self, pipeline: str, day: date | str, name: str) -> dict[str, Any]:
         return json.loads(self.store.get(self.key(pipeline, day, f"{name}.json")))
-
-    def records(self, pipeline: str, day: date | str) -> list[dict[str, Any]]:
-        """The JSON records a pipeline wrote for a date."""
-        keys = self.store.list(self.key(pipeline, day, ""))
-        return [json.loads(self.store.get(k)) for k in keys if k.endswith(".json")]

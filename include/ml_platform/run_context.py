@@ -10,7 +10,7 @@ from typing import Any
 
 from ml_platform.errors import BadInput
 
-MIN_FORCE_REASON = 10
+MIN_REASON_CHARS = 10  # a force-promote or a rollback must say why, in words
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class RunContext:
     run_type: str  # scheduled | manual | backfill | asset_triggered | local
     airflow_run_id: str = "local"
     dag_id: str = ""
+    task_id: str = ""
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def __post_init__(self) -> None:
@@ -31,14 +32,19 @@ class RunContext:
     def is_backfill(self) -> bool:
         return self.run_type == "backfill"
 
+    def written_reason(self, param: str, what: str) -> str:
+        """The run's form value `param`, which must explain `what` in words."""
+        reason = str(self.params.get(param) or "").strip()
+        if len(reason) < MIN_REASON_CHARS:
+            raise BadInput(f"{what} needs a {param} of at least {MIN_REASON_CHARS} characters")
+        return reason
+
     @property
     def force_reason(self) -> str | None:
         """The written reason of a manual force-promote, or None. A force needs a real reason and a manual run."""
         if not self.params.get("force_promote"):
             return None
-        reason = str(self.params.get("force_reason") or "").strip()
-        if len(reason) < MIN_FORCE_REASON:
-            raise BadInput(f"force_promote needs a force_reason of at least {MIN_FORCE_REASON} characters")
+        reason = self.written_reason("force_reason", "force_promote")
         if self.run_type != "manual":
             raise BadInput(f"force-promote is for manual runs only; this is a {self.run_type} run")
         return reason

@@ -155,7 +155,7 @@ def _assistant_production(reports: Reports, day: date) -> Rows:
             "tokens_out": metrics["tokens_out"],
             "cost_per_1k_usd": metrics["cost_per_1k_answers_usd"],
             "question_drift": record["embedding_drift"]["score"],
-            "alerts": "; ".join(a["message"] for a in record["alerts"]) or "-",
+            "alerts": "; ".join(a["message"] if isinstance(a, dict) else str(a) for a in record["alerts"]) or "-",
         }
     ]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ml_platform.config.base import PACKAGE_CONFIGS
+from ml_platform.config.base import config_dir
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 def config_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the shipped configs that PLATFORM_CONFIG_DIR points at."""
     folder = tmp_path / "configs"
-    shutil.copytree(PACKAGE_CONFIGS, folder)
+    shutil.copytree(config_dir(), folder)
     monkeypatch.setenv("PLATFORM_CONFIG_DIR", str(folder))
     return folder
 

@@ -96,13 +96,23 @@ class Schedules(StrictModel):
 
 
 class FinetuneForm(StrictModel):
-    """Bounds of what a manual llm_finetune run may override; each maps onto the config below."""
+    """Bounds of what a manual llm_finetune run may override; FORM_FIELDS says where each value lives."""
 
     steps: FormField
     learning_rate: FormField
     lora_r: FormField
     train_pairs: FormField
     eval_questions: FormField
+
+
+# Each trigger-form field of llm_finetune and the config value it overrides.
+FORM_FIELDS: dict[str, tuple[str, ...]] = {
+    "steps": ("finetune", "steps"),
+    "learning_rate": ("finetune", "learning_rate"),
+    "lora_r": ("finetune", "lora", "r"),
+    "train_pairs": ("finetune", "train_pairs"),
+    "eval_questions": ("evaluation", "questions"),
+}
 
 
 class AssistantConfig(StrictModel):
@@ -125,24 +135,22 @@ class AssistantConfig(StrictModel):
     def pipeline(self) -> str:
         return names.LLM_FINETUNE
 
+    def form_defaults(self) -> dict[str, Any]:
+        """The value each trigger-form field overrides, as this config sets it."""
+        return {field: self.value_at(path) for field, path in FORM_FIELDS.items()}
+
     def for_run(self, params: Mapping[str, Any]) -> AssistantConfig:
         """A manual run's form values (None keeps the file's); the file itself never changes."""
-        given = {k: v for k, v in params.items() if k in FinetuneForm.model_fields and v is not None}
-        lora = self.finetune.lora.model_copy(update={"r": given.get("lora_r", self.finetune.lora.r)})
-        finetune = self.finetune.model_copy(
-            update={k: given[k] for k in ("steps", "learning_rate", "train_pairs") if k in given} | {"lora": lora}
-        )
-        evaluation = self.evaluation.model_copy(
-            update={"questions": given.get("eval_questions", self.evaluation.questions)}
-        )
-        return self.model_copy(update={"finetune": finetune, "evaluation": evaluation})
+        tuned = self
+        for field, path in FORM_FIELDS.items():
+            if params.get(field) is not None:
+                tuned = tuned.with_value(path, params[field])
+        return tuned
 
     def training_fingerprint(self) -> str:
         """What changes the fine-tuned adapter: training settings, the base model's name, the prompt and how
         much context it gets (the base model's weights and the index enter the training key by their hashes)."""
-        return self.fingerprint(
-            include={"finetune": True, "base_model": {"name"}, "prompt": True, "retrieval": {"k"}}
-        )
+        return self.fingerprint(include={"finetune": True, "base_model": {"name"}, "prompt": True, "retrieval": {"k"}})
 
 
 def load_assistant_config() -> AssistantConfig:

@@ -5,21 +5,32 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ml_platform.errors import ConfigError
 
-PACKAGE_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-
 
 class StrictModel(BaseModel):
     """Frozen, and refuses keys it does not know: a typo in a config is an error, not a silent default."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def value_at(self, path: tuple[str, ...]) -> Any:
+        """The value at a path of field names, e.g. ("finetune", "lora", "r")."""
+        node: Any = self
+        for name in path:
+            node = getattr(node, name)
+        return node
+
+    def with_value(self, path: tuple[str, ...], value: Any) -> Self:
+        """A copy with the value at `path` replaced (the nested models on the way are copied too)."""
+        head, *rest = path
+        return self.model_copy(update={head: getattr(self, head).with_value(tuple(rest), value) if rest else value})
 
     def fingerprint(self, *, include: Any = None, exclude: Any = None) -> str:
         """Short hash of the model's values: equal configs give equal fingerprints on any machine."""
@@ -31,11 +42,16 @@ Model = TypeVar("Model", bound=BaseModel)
 
 
 def config_dir() -> Path:
-    """PLATFORM_CONFIG_DIR (relative paths against the project root), else the package's own configs."""
+    """PLATFORM_CONFIG_DIR (relative paths against the project root), by default the package's own configs."""
+    return _config_dir(os.environ.get("PLATFORM_CONFIG_DIR"), os.environ.get("PLATFORM_ROOT"))
+
+
+@cache
+def _config_dir(configured: str | None, root: str | None) -> Path:
+    # Cached on the two variables it depends on: the demo generators ask for it in tight loops.
     from ml_platform.settings import Settings
 
-    configured = os.environ.get("PLATFORM_CONFIG_DIR")
-    return Path(Settings.from_env().config_dir) if configured else PACKAGE_CONFIGS
+    return Path(Settings.from_env().config_dir)
 
 
 def read_yaml(path: Path) -> Any:

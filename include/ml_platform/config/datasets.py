@@ -93,10 +93,6 @@ class DatasetSchema(StrictModel):
         return self.rows
 
     @property
-    def key_columns(self) -> tuple[str, ...]:
-        return self.keys
-
-    @property
     def has_label(self) -> bool:
         return self.label is not None
 

@@ -58,8 +58,12 @@ def _generated(group: str, day: date, seed: int, demo: DemoConfig) -> Tables:
 
 
 def demo_tables(group: IngestGroup, day: date, seed: int, demo: DemoConfig) -> Tables:
-    """Generated tables of a group for a day, with any bad data the scenario asks for already injected."""
-    tables = _generated(group.name, day, seed, demo)
+    """The group's tables as generated for a day, with any bad data the scenario asks for already injected."""
+    generated = _generated(group.name, day, seed, demo)
+    unknown = [name for name in group.tables if name not in generated]
+    if unknown:
+        raise ConfigError(f"ingest group {group.name!r} lists {unknown}; its demo generator makes {sorted(generated)}")
+    tables = {name: generated[name] for name in group.tables}
     for name, (frame, meta) in tables.items():
         kinds = demo.scenario.bad_kinds(name, day)
         for kind in kinds:

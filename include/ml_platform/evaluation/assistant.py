@@ -88,7 +88,7 @@ def retrieve_contexts(questions: pd.DataFrame, retriever, config: AssistantConfi
 
 
 def answer_all(
-    model, tokenizer, questions: pd.DataFrame, contexts: list[tuple[str, bool]], config: AssistantConfig, label: str
+    model, tokenizer, questions: pd.DataFrame, contexts: list[tuple[str, bool]], config: AssistantConfig, shown: str
 ) -> list[Answer]:
     """Every question answered through the RAG prompt, with progress in the log."""
     answers = []
@@ -109,7 +109,7 @@ def answer_all(
             )
         )
         if index % 6 == 0 or index == len(questions):
-            log.info("%s: answered %d/%d questions", label, index, len(questions))
+            log.info("%s: answered %d/%d questions", shown, index, len(questions))
     return answers
 
 
@@ -150,11 +150,17 @@ def score(answers: list[Answer], verdicts: list[HallucinationVerdict], config: A
 
 
 def evaluate_answers(
-    model, tokenizer, questions: pd.DataFrame, contexts: list[tuple[str, bool]], config: AssistantConfig, label: str
+    model,
+    tokenizer,
+    questions: pd.DataFrame,
+    contexts: list[tuple[str, bool]],
+    config: AssistantConfig,
+    label: str,
+    version: str | None = None,
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """(metrics, per-answer table) of one model on the given questions: the unit both evaluation and
-    production monitoring run."""
-    answers = answer_all(model, tokenizer, questions, contexts, config, label)
+    """(metrics, per-answer table) of one model (`label`: base, champion, challenger; `version` for the log)
+    on the given questions: the unit both evaluation and production monitoring run."""
+    answers = answer_all(model, tokenizer, questions, contexts, config, f"{label} v{version}" if version else label)
     verdicts = judge(answers, config)
     return score(answers, verdicts, config), answers_table(answers, verdicts, label)
 

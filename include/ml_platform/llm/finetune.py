@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ml_platform.config.assistant import Finetune, Prompt
+from ml_platform.errors import NoTrainingData
 from ml_platform.llm.prompts import messages
 from ml_platform.storage import ObjectStore
 
@@ -137,7 +138,7 @@ def finetune(
     from safetensors.torch import load_file
 
     if not examples:
-        raise ValueError("no training examples: the day's Q&A pairs are empty")
+        raise NoTrainingData("no training examples: the day's Q&A pairs are empty or all blocked by the guardrails")
     lora = LoraConfig(
         r=config.lora.r,
         lora_alpha=config.lora.alpha,

@@ -16,7 +16,7 @@ import pandas as pd
 class SupportAssistantModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
         from ml_platform.config.assistant import load_assistant_config
-        from ml_platform.errors import BaseModelMissing
+        from ml_platform.errors import BaseModelMismatch
         from ml_platform.llm.base import load_with_adapters, resolve_base_model
         from ml_platform.settings import Settings
 
@@ -24,7 +24,7 @@ class SupportAssistantModel(mlflow.pyfunc.PythonModel):
         base = resolve_base_model(self.config, Settings.from_env())
         expected = (context.model_config or {}).get("base_model_sha256")
         if expected and expected != base.sha256:
-            raise BaseModelMissing(
+            raise BaseModelMismatch(
                 f"base model {base.name} on this machine has hash {base.sha256[:12]}, but the "
                 f"adapter was trained on {expected[:12]}"
             )

@@ -61,7 +61,8 @@ def finetune_step(config: AssistantConfig, settings: Settings, ctx: RunContext) 
         reuse=lambda run, version: {"run_id": run.info.run_id, "version": version, "reused": True},
     )
     record |= {"index": retriever.index_name, "training_key": key}
-    Reports.at(settings.reports_uri).write_json(config.pipeline, ctx.day, names.FINETUNE, record)
+    if not record["reused"]:  # a reused run keeps the record (losses, data) of the run that trained it
+        Reports.at(settings.reports_uri).write_json(config.pipeline, ctx.day, names.FINETUNE, record)
     return record
 
 
@@ -166,9 +167,7 @@ def evaluate_step(config: AssistantConfig, settings: Settings, ctx: RunContext, 
     table += answers
     for label, version in sorted(versions.items(), key=lambda item: item[0] != "champion"):
         assistant.set_adapter(label)
-        results[label], answers = evaluate_answers(
-            assistant, tokenizer, questions, contexts, config, f"{label} v{version}"
-        )
+        results[label], answers = evaluate_answers(assistant, tokenizer, questions, contexts, config, label, version)
         table += answers
     with registry.mlflow.start_run(run_id=trained["run_id"]):
         for label, metrics in results.items():

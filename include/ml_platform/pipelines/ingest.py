@@ -47,6 +47,12 @@ def ingest_step(
         info = lake.write(name, ctx.day, frame, meta)
         log.info("landed %s/dt=%s: %d rows, hash %s (%s)", name, ctx.day, info.rows, info.content_hash, meta["source"])
         partitions.append(info.as_dict() | {"label_rate": _label_rate(name, frame), "meta": meta})
-    record = {"group": group.name, "date": ctx.day.isoformat(), "source": group.source, "partitions": partitions}
+    record = {
+        "group": group.name,
+        "date": ctx.day.isoformat(),
+        "source": group.source,
+        "rows": {p["dataset"]: p["rows"] for p in partitions},
+        "partitions": partitions,
+    }
     Reports.at(settings.reports_uri).write_json(names.INGEST, ctx.day, group.name, record)
     return record

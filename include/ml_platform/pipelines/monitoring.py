@@ -9,18 +9,18 @@ a JSON record) and beside the champion in MLflow; the training pipelines' drift 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import pandas as pd
 
 from ml_platform import names
-from ml_platform.alerts import Alert, configured_webhook, send_alert
+from ml_platform.alerts import configured_webhook, failure_alert, send_alert
 from ml_platform.config.assistant import AssistantConfig
 from ml_platform.config.datasets import load_schema
 from ml_platform.config.tabular import ModelConfig
 from ml_platform.dates import as_date
+from ml_platform.errors import LLMBudgetExceeded, PlatformError, QuestionDrift
 from ml_platform.lake import Lake
 from ml_platform.registry import CHAMPION, ModelRegistry
 from ml_platform.reports import Reports
@@ -48,7 +48,7 @@ def tabular_monitor_step(config: ModelConfig, settings: Settings, ctx: RunContex
         return {"model": config.name, "day": ctx.day.isoformat(), "verdict": "no_champion", "retrain": False}
     result, version_info = _tabular_drift(config, settings, ctx.day, registry, champion)
     reports = Reports.at(settings.reports_uri)
-    html_url = reports.write_bytes(names.MONITORING, ctx.day, f"{config.name}_drift.html", result.html.encode())
+    html_url = reports.write_bytes(names.MONITORING, ctx.day, names.drift_report(config.name), result.html.encode())
     retrain = result.drifted and not ctx.is_backfill
     record = result.as_dict() | {
         "champion_version": champion,
@@ -104,14 +104,6 @@ def _tabular_drift(config: ModelConfig, settings: Settings, day: date, registry:
 
 
 # -- the assistant in production -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Breach:
-    """A production budget the assistant exceeded; `gate` is what the alert reports."""
-
-    gate: str  # "llm_budget" | "drift"
-    message: str
-
-
 def _sample_questions(chats: pd.DataFrame, n: int) -> tuple[pd.DataFrame, int]:
     """Screened chat questions (PII redacted, injections set aside and counted) and a fixed-seed sample."""
     from ml_platform.guardrails import screen_frame
@@ -123,33 +115,31 @@ def _sample_questions(chats: pd.DataFrame, n: int) -> tuple[pd.DataFrame, int]:
     return questions, int(screened["blocked"].sum())
 
 
-def _breaches(config: AssistantConfig, metrics: dict[str, Any], drift) -> list[Breach]:
-    budget = config.monitoring
-    breaches = []
+def _breaches(config: AssistantConfig, metrics: dict[str, Any], drift, report_url: str) -> list[PlatformError]:
+    """The production budgets the day broke, as typed failures that are alerted but not raised: the task
+    succeeds, so the rest of the night's monitoring runs."""
+    budget, breaches = config.monitoring, []
     if metrics["hallucination_rate"] > budget.hallucination_alert:
-        rate = metrics["hallucination_rate"]
-        breaches.append(Breach("llm_budget", f"hallucination rate {rate:.2f} > {budget.hallucination_alert}"))
+        text = f"hallucination rate {metrics['hallucination_rate']:.2f} > {budget.hallucination_alert}"
+        breaches.append(LLMBudgetExceeded(text, report_url=report_url))
     if metrics["latency_p95_s"] > budget.latency_p95_alert_s:
-        p95 = metrics["latency_p95_s"]
-        breaches.append(Breach("llm_budget", f"latency p95 {p95:.2f}s > budget {budget.latency_p95_alert_s}s"))
+        text = f"latency p95 {metrics['latency_p95_s']:.2f}s > budget {budget.latency_p95_alert_s}s"
+        breaches.append(LLMBudgetExceeded(text, report_url=report_url))
     if budget.embedding_drift_alert and drift.drifted:
         text = f"question embedding drift ({drift.method}: {drift.score:.3f} > {drift.threshold:.3f})"
-        breaches.append(Breach("drift", text))
+        breaches.append(QuestionDrift(text, report_url=report_url))
     return breaches
 
 
-def _alert(breach: Breach, config: AssistantConfig, ctx: RunContext, report_url: str) -> None:
-    alert = Alert(
-        title=f"{config.name} in production, {ctx.day}: {breach.message}",
+def _alert(breach: PlatformError, config: AssistantConfig, ctx: RunContext) -> None:
+    alert = failure_alert(
         dag_id=ctx.dag_id or names.MONITORING,
-        task_id="monitor_assistant",
+        task_id=ctx.task_id,
         run_id=ctx.airflow_run_id,
-        date=ctx.day.isoformat(),
+        day=ctx.day.isoformat(),
+        error=breach,
+        records_url=breach.report_url or "",
         model=config.name,
-        failed_gate=breach.gate,
-        retryable=False,
-        message=breach.message,
-        report_url=report_url,
     )
     send_alert(alert, configured_webhook())
 
@@ -171,7 +161,7 @@ def assistant_monitor_step(config: AssistantConfig, settings: Settings, ctx: Run
     contexts = retrieve_contexts(sample, open_live_retriever(settings.vector_store_uri), config)
     adapters = {"champion": adapter_folder(registry, config.registered_model, champion)}
     assistant, tokenizer = load_with_adapters(resolve_base_model(config, settings), adapters)
-    metrics, _ = evaluate_answers(assistant, tokenizer, sample, contexts, config, f"champion v{champion}")
+    metrics, _ = evaluate_answers(assistant, tokenizer, sample, contexts, config, "champion", champion)
     trained_on = as_date(registry.version(config.registered_model, champion).tags["partition_date"])
     reference = lake.read(config.tables.eval, trained_on)["question"].tolist()
     embedder = get_embedder()
@@ -181,9 +171,9 @@ def assistant_monitor_step(config: AssistantConfig, settings: Settings, ctx: Run
         config.monitoring.embedding_drift_threshold,
     )
     url = reports.url(names.MONITORING, ctx.day, f"{names.ASSISTANT_MONITORING}.json")
-    breaches = _breaches(config, metrics, drift)
+    breaches = _breaches(config, metrics, drift, url)
     for breach in breaches:
-        _alert(breach, config, ctx, url)
+        _alert(breach, config, ctx)
     record = {
         "champion_version": champion,
         "day": ctx.day.isoformat(),
@@ -198,7 +188,7 @@ def assistant_monitor_step(config: AssistantConfig, settings: Settings, ctx: Run
             "threshold": drift.threshold,
             "drifted": drift.drifted,
         },
-        "alerts": [{"gate": b.gate, "message": b.message} for b in breaches],
+        "alerts": [{"gate": b.gate, "message": str(b)} for b in breaches],
     }
     if drift.html:
         reports.write_bytes(names.MONITORING, ctx.day, "assistant_question_drift.html", drift.html.encode())

@@ -251,11 +251,7 @@ def decide_step(
 def rollback_step(config: ModelConfig, settings: Settings, ctx: RunContext) -> dict[str, Any]:
     """champion back to previous, with the run's written reason recorded like any other decision (under
     model_rollback/<date>/)."""
-    from ml_platform.errors import BadInput
-
-    reason = str(ctx.params.get("reason") or "").strip()
-    if not reason:
-        raise BadInput("a rollback needs a written reason")
+    reason = ctx.written_reason("reason", "a rollback")
     registry = ModelRegistry(settings)
     demoted, restored = registry.rollback(config.registered_model)
     registry.client.set_model_version_tag(config.registered_model, demoted, "rolled_back", f"{ctx.day}: {reason}")

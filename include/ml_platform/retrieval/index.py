@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from ml_platform.errors import IndexMissing
 from ml_platform.guardrails import screen
 from ml_platform.retrieval.chunking import Chunk, chunk_articles
 from ml_platform.retrieval.embeddings import Embedder, get_embedder
@@ -260,7 +261,7 @@ class Retriever:
     def __init__(self, store: VectorStore, index_name: str | None = None, embedder: Embedder | None = None):
         resolved = index_name or store.live_index()
         if resolved is None:
-            raise LookupError("the vector store has no live index yet: run refresh_index first")
+            raise IndexMissing("the vector store has no live index yet: run kb_embedding_refresh first")
         self.store = store
         self.index_name: str = resolved
         self._embedder = embedder

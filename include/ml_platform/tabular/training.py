@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ml_platform import names
 from ml_platform.config.datasets import DatasetSchema, load_schema
 from ml_platform.config.tabular import ModelConfig
 from ml_platform.dates import as_date
@@ -50,7 +51,7 @@ def load_training_data(lake: Lake, config: ModelConfig, day: date | str) -> Trai
         raise NotEnoughHistory(
             f"{config.name}: {len(landed)} landed day(s) of {config.dataset} between {window_start} and "
             f"{day - timedelta(days=1)}; at least {config.window.min_train_days} are needed to train: backfill "
-            "ingest_daily for those dates first"
+            f"{names.INGEST} for those dates first"
         )
     frames = {
         d: _sample(lake.read(config.dataset, d), config.window.sample_rows_per_day, config.model.seed) for d in landed

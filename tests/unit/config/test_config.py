@@ -56,3 +56,13 @@ def test_types_are_strict_and_the_error_names_file_and_key(where: tuple[str, str
 def test_every_extra_metric_and_derived_feature_a_config_may_name_is_implemented() -> None:
     assert set(get_args(ExtraMetric)) == set(EXTRA)
     assert set(get_args(DerivedFeature)) == set(DERIVED)
+
+
+def test_every_field_of_the_finetune_form_overrides_a_config_value() -> None:
+    from ml_platform.config.assistant import FORM_FIELDS, FinetuneForm
+
+    config = load_assistant_config()
+    assert set(FORM_FIELDS) == set(FinetuneForm.model_fields)
+    tuned = config.for_run({"lora_r": 4, "eval_questions": 6, "steps": None})
+    assert (tuned.finetune.lora.r, tuned.evaluation.questions, tuned.finetune.steps) == (4, 6, config.finetune.steps)
+    assert config.finetune.lora.r == config.form_defaults()["lora_r"] != 4
