@@ -38,7 +38,8 @@ examples = [Example(r.question, format_context([kb.loc[r.article_id, "body"]], 6
 model, tokenizer = load_base(resolve_base_model(config, Settings.from_env()))
 result = finetune(model, tokenizer, examples, tuning, config.prompt, CheckpointStore(LocalStore(sys.argv[1]), "ck"),
                   Path(tempfile.mkdtemp()))
-print("RESULT " + json.dumps({"resumed_from": result.resumed_from, "losses": result.losses}), flush=True)
+print("RESULT " + json.dumps({"resumed_from": result.resumed_from, "losses": result.losses, "history": result.history}),
+      flush=True)
 """
 
 
@@ -75,3 +76,14 @@ def test_killed_finetune_resumes_from_the_last_checkpoint(tmp_path: Path) -> Non
     # Same batches and weights: the losses agree up to the float noise of multithreaded CPU kernels (~0.3 %
     # measured); a different batch would be off by tens of percent.
     assert resumed["losses"] == pytest.approx(uninterrupted["losses"][2:], rel=1e-2)
+    assert len(resumed["history"]) == 4 and resumed["history"][2:] == resumed["losses"]
+    assert resumed["history"][:2] == pytest.approx(uninterrupted["history"][:2], rel=1e-2)
+
+
+def test_a_retry_after_the_last_checkpoint_keeps_the_loss_history(tmp_path: Path) -> None:
+    # A task that failed after its last checkpoint (registration, say) trains nothing when retried; it must
+    # still report the run's losses rather than fail on an empty list.
+    done = run(tmp_path / "store")
+    retried = run(tmp_path / "store")
+    assert retried["resumed_from"] == 4 and retried["losses"] == []
+    assert retried["history"] == done["history"] == done["losses"]

@@ -39,7 +39,8 @@ class FinetuneResult:
     adapter_dir: Path
     steps: int
     resumed_from: int
-    losses: list[float] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)  # of the steps this attempt trained
+    history: list[float] = field(default_factory=list)  # of every step so far, restored from the checkpoint
     tokens_per_second: float = 0.0
     seconds: float = 0.0
     trainable_parameters: int = 0
@@ -48,8 +49,8 @@ class FinetuneResult:
         return {
             "steps": self.steps,
             "resumed_from": self.resumed_from,
-            "final_loss": self.losses[-1] if self.losses else None,
-            "first_loss": self.losses[0] if self.losses else None,
+            "final_loss": self.history[-1] if self.history else None,
+            "first_loss": self.history[0] if self.history else None,
             "tokens_per_second": round(self.tokens_per_second, 1),
             "seconds": round(self.seconds, 1),
             "trainable_parameters": self.trainable_parameters,
@@ -153,12 +154,16 @@ def finetune(
     order = np.random.default_rng(config.seed).permutation(len(encoded))
     adapter_dir = workdir / "adapter"
     start = checkpoints.latest_step()
+    history: list[float] = []
     if start:
         optimizer_state, state = checkpoints.load(start, adapter_dir)
+        history = list(state.get("losses", []))
         set_peft_model_state_dict(peft_model, load_file(adapter_dir / "adapter_model.safetensors"))
         optimizer.load_state_dict(optimizer_state)
         log.info("resuming from checkpoint step %d of %d (loss then %.4f)", start, config.steps, state["loss"])
-    result = FinetuneResult(adapter_dir, config.steps, start, trainable_parameters=sum(p.numel() for p in trainable))
+    result = FinetuneResult(
+        adapter_dir, config.steps, start, history=history, trainable_parameters=sum(p.numel() for p in trainable)
+    )
     peft_model.train()
     started, tokens = time.perf_counter(), 0
     for step in range(start, config.steps):
@@ -173,6 +178,7 @@ def finetune(
         optimizer.zero_grad(set_to_none=True)
         tokens += int(mask.sum())
         result.losses.append(round(loss.item(), 5))
+        result.history.append(result.losses[-1])
         elapsed = time.perf_counter() - started
         log.info(
             "step %d/%d  loss %.4f  lr %.2e  %.0f tokens/s  %.0fs",
@@ -185,7 +191,8 @@ def finetune(
         )
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             peft_model.save_pretrained(adapter_dir)
-            checkpoints.save(step + 1, adapter_dir, optimizer.state_dict(), {"step": step + 1, "loss": loss.item()})
+            state = {"step": step + 1, "loss": loss.item(), "losses": result.history}
+            checkpoints.save(step + 1, adapter_dir, optimizer.state_dict(), state)
             log.info("checkpoint saved at step %d (%s)", step + 1, checkpoints.prefix)
     result.seconds = time.perf_counter() - started
     result.tokens_per_second = tokens / result.seconds if result.seconds else 0.0

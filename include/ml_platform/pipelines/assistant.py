@@ -91,15 +91,16 @@ def _finetune_and_log(
         tags=tags,
     ) as run:
         mlflow.log_params(_flat(config.finetune.model_dump(), "ft_") | data_stats)
+        # The history, not this attempt's losses: a retry after the last checkpoint trains no step at all.
         mlflow.log_metrics(
             {
-                "train_loss_first": result.losses[0],
-                "train_loss_final": result.losses[-1],
+                "train_loss_first": result.history[0],
+                "train_loss_final": result.history[-1],
                 "train_tokens_per_s": result.tokens_per_second,
                 "resumed_from_step": result.resumed_from,
             }
         )
-        for step, loss in enumerate(result.losses, start=result.resumed_from + 1):
+        for step, loss in enumerate(result.history, start=1):
             mlflow.log_metric("train_loss", loss, step=step)
         info = _log_assistant(mlflow, result.adapter_dir, config, base)
     version = str(info.registered_model_version)
