@@ -8,7 +8,8 @@ config, without touching any DAG.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -28,6 +29,16 @@ Metrics = Mapping[str, float]
 Gate = Callable[[PromotionPolicy, Metrics, Metrics | None, Mapping[str, Any]], GateResult]
 
 
+def _value(metrics: Metrics, name: str) -> float:
+    """A metric, NaN when it is missing: every comparison below is written so that NaN fails it."""
+    value = metrics.get(name)
+    return float("nan") if value is None else float(value)
+
+
+def _missing(metrics: Metrics, names: Iterable[str], whose: str) -> list[str]:
+    return [f"missing evidence: {whose} {name} is not a number" for name in names if math.isnan(_value(metrics, name))]
+
+
 def _better_by(direction: str, challenger: float, champion: float) -> float:
     """How much better the challenger is (positive) in the metric's own direction."""
     return challenger - champion if direction == "higher" else champion - challenger
@@ -39,17 +50,23 @@ def gate_validation(policy: PromotionPolicy, new: Metrics, old: Metrics | None, 
 
 
 def gate_floors(policy: PromotionPolicy, new: Metrics, old: Metrics | None, facts: Mapping[str, Any]) -> GateResult:
-    misses = [f"{m} {new[m]:.4f} < floor {v}" for m, v in policy.floors.items() if new[m] < v]
+    missing = _missing(new, policy.floors, "challenger")
+    misses = missing or [
+        f"{m} {_value(new, m):.4f} < floor {v}" for m, v in policy.floors.items() if not _value(new, m) >= v
+    ]
     detail = "; ".join(misses) or "all floors cleared: " + ", ".join(
-        f"{m} {new[m]:.4f} >= {v}" for m, v in policy.floors.items()
+        f"{m} {_value(new, m):.4f} >= {v}" for m, v in policy.floors.items()
     )
     return GateResult("floors", not misses, detail)
 
 
 def gate_ceilings(policy: PromotionPolicy, new: Metrics, old: Metrics | None, facts: Mapping[str, Any]) -> GateResult:
-    misses = [f"{m} {new[m]:.4f} > budget {v}" for m, v in policy.ceilings.items() if new[m] > v]
+    missing = _missing(new, policy.ceilings, "challenger")
+    misses = missing or [
+        f"{m} {_value(new, m):.4f} > budget {v}" for m, v in policy.ceilings.items() if not _value(new, m) <= v
+    ]
     detail = "; ".join(misses) or "within budgets: " + ", ".join(
-        f"{m} {new[m]:.4f} <= {v}" for m, v in policy.ceilings.items()
+        f"{m} {_value(new, m):.4f} <= {v}" for m, v in policy.ceilings.items()
     )
     return GateResult("ceilings", not misses, detail)
 
@@ -58,6 +75,8 @@ def gate_primary_metric(
     policy: PromotionPolicy, new: Metrics, old: Metrics | None, facts: Mapping[str, Any]
 ) -> GateResult:
     metric = policy.primary_metric
+    if missing := _missing(new, [metric], "challenger") + (_missing(old, [metric], "champion") if old else []):
+        return GateResult("primary_metric", False, "; ".join(missing))
     if old is None:
         return GateResult("primary_metric", True, f"no champion to beat; {metric} {new[metric]:.4f}")
     gain = _better_by(policy.primary_direction, new[metric], old[metric])
@@ -74,22 +93,28 @@ def gate_primary_metric(
 def gate_guardrails(policy: PromotionPolicy, new: Metrics, old: Metrics | None, facts: Mapping[str, Any]) -> GateResult:
     if old is None:
         return GateResult("guardrails", True, "no champion to compare against")
-    breaches, checks = [], []
+    breaches = _missing(new, policy.guardrails, "challenger") + _missing(old, policy.guardrails, "champion")
+    checks = []
     for metric, rail in policy.guardrails.items():
-        regression = -_better_by(rail.direction, new[metric], old[metric])
-        checks.append(f"{metric} {new[metric]:.4f} vs {old[metric]:.4f}")
-        if regression > rail.tolerance:
+        regression = -_better_by(rail.direction, _value(new, metric), _value(old, metric))
+        checks.append(f"{metric} {_value(new, metric):.4f} vs {_value(old, metric):.4f}")
+        if not math.isnan(regression) and regression > rail.tolerance:
             breaches.append(f"{metric} regressed by {regression:.4f} (> tolerance {rail.tolerance})")
     return GateResult("guardrails", not breaches, "; ".join(breaches) or "no regression: " + ", ".join(checks))
 
 
 def gate_drift(policy: PromotionPolicy, new: Metrics, old: Metrics | None, facts: Mapping[str, Any]) -> GateResult:
-    """On drifted data the challenger must still beat the champion on the current day's data."""
+    """On drifted data the challenger must still beat the champion on the current day's data. With a champion
+    but no drift verdict for the day (monitoring failed or has not run yet), the evidence is missing: fail."""
     drift = facts.get("drift")
-    if not drift or not drift.get("drifted"):
-        return GateResult("drift", True, "no drift verdict against the current champion")
     if old is None:
-        return GateResult("drift", True, "drift detected, but there is no champion to compare with")
+        return GateResult("drift", True, "no champion to compare with")
+    if not drift:
+        return GateResult(
+            "drift", False, "missing evidence: no drift verdict for this day (model_monitoring failed or has not run)"
+        )
+    if not drift.get("drifted"):
+        return GateResult("drift", True, "no drift against the current champion")
     metric = policy.primary_metric
     passed = _better_by(policy.primary_direction, new[metric], old[metric]) > 0
     return GateResult(

@@ -24,7 +24,7 @@ POLICY = PromotionPolicy.model_validate(
     }
 )
 CHAMPION = {"roc_auc": 0.80, "pr_auc": 0.50, "log_loss": 0.45}
-FACTS = {"validation_passed": True}
+FACTS = {"validation_passed": True, "drift": {"drifted": False}}  # a normal night: validated, monitored
 
 
 def gates(new: dict, old: dict | None = CHAMPION, facts: dict = FACTS) -> dict[str, GateResult]:
@@ -89,6 +89,24 @@ def test_drift_gate_demands_a_win_on_current_data_only_when_drifted() -> None:
     drifted = {**FACTS, "drift": {"drifted": True, "share_drifted": 0.4}}
     assert not gates(equal, facts=drifted)["drift"].passed
     assert gates({**equal, "roc_auc": 0.81}, facts=drifted)["drift"].passed
+
+
+def test_missing_evidence_fails_its_gate_and_says_so() -> None:
+    nan = float("nan")
+    result = gates({"roc_auc": nan, "pr_auc": 0.6, "log_loss": nan})
+    assert not result["floors"].passed and "missing evidence: challenger roc_auc" in result["floors"].detail
+    assert not result["ceilings"].passed and "log_loss is not a number" in result["ceilings"].detail
+    assert not result["primary_metric"].passed and "missing evidence" in result["primary_metric"].detail
+    assert not result["guardrails"].passed and "challenger log_loss" in result["guardrails"].detail
+    without_pr_auc = gates({"roc_auc": 0.9, "log_loss": 0.3})
+    assert not without_pr_auc["guardrails"].passed and "pr_auc is not a number" in without_pr_auc["guardrails"].detail
+
+
+def test_a_missing_drift_verdict_fails_the_drift_gate_when_there_is_a_champion() -> None:
+    better = {"roc_auc": 0.9, "pr_auc": 0.6, "log_loss": 0.3}
+    unmonitored = gates(better, facts={"validation_passed": True})["drift"]
+    assert not unmonitored.passed and "no drift verdict for this day" in unmonitored.detail
+    assert gates(better, old=None, facts={"validation_passed": True})["drift"].passed
 
 
 def test_unknown_gate_in_config_is_refused() -> None:
