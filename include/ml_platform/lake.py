@@ -56,6 +56,12 @@ def content_hash(df: pd.DataFrame) -> str:
     return digest.hexdigest()[:16]
 
 
+def _content_hash_of(data: bytes) -> str | None:
+    """The content hash a partition object carries in its own metadata."""
+    meta = pq.read_schema(io.BytesIO(data)).metadata or {}
+    return json.loads(meta.get(_META_KEY, b"{}")).get("content_hash")
+
+
 def partition_key(dataset: str, dt: date | str) -> str:
     return f"{dataset}/dt={as_date(dt).isoformat()}/{PART_FILE}"
 
@@ -117,17 +123,25 @@ class Lake:
             raise PartitionMissing(f"partition {dataset}/dt={as_date(dt)} has not landed in {self.store.uri}") from None
         return pq.read_table(io.BytesIO(raw))
 
+    def _info(self, dataset: str, dt: date | str, table: pa.Table) -> PartitionInfo:
+        meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
+        key = partition_key(dataset, dt)
+        return PartitionInfo(dataset, as_date(dt), int(meta["rows"]), meta["content_hash"], self.store.url(key))
+
     def read(self, dataset: str, dt: date | str) -> pd.DataFrame:
         return self._table(dataset, dt).to_pandas()
+
+    def load(self, dataset: str, dt: date | str) -> tuple[pd.DataFrame, PartitionInfo]:
+        """The partition and its facts from one read, so the facts (its content hash) describe these rows."""
+        table = self._table(dataset, dt)
+        return table.to_pandas(), self._info(dataset, dt, table)
 
     def metadata(self, dataset: str, dt: date | str) -> dict[str, Any]:
         raw = (self._table(dataset, dt).schema.metadata or {}).get(_META_KEY, b"{}")
         return json.loads(raw)
 
     def info(self, dataset: str, dt: date | str) -> PartitionInfo:
-        meta = self.metadata(dataset, dt)
-        key = partition_key(dataset, dt)
-        return PartitionInfo(dataset, as_date(dt), int(meta["rows"]), meta["content_hash"], self.store.url(key))
+        return self._info(dataset, dt, self._table(dataset, dt))
 
     def dates(self, dataset: str, start: date | str | None = None, end: date | str | None = None) -> list[date]:
         """Landed partition dates of a dataset, inclusive of both ends when given."""
@@ -157,8 +171,12 @@ class Lake:
         return pd.concat(frames, ignore_index=True)
 
     # -- quarantine ------------------------------------------------------------------------------------
-    def quarantine(self, dataset: str, dt: date | str, reason: dict[str, Any]) -> str:
-        """Move a partition aside with the reason it was rejected; returns the quarantine folder key."""
+    def quarantine(self, dataset: str, dt: date | str, reason: dict[str, Any], expected_hash: str | None = None) -> str:
+        """Move a partition aside with the reason it was rejected; returns the quarantine folder key.
+
+        `expected_hash` is the content hash of the rows that were judged: only those are moved. A partition
+        re-landed in the meantime (another hash) is left in place, and the record says so.
+        """
         dt = as_date(dt)
         source = partition_key(dataset, dt)
         if not self.store.exists(source):
@@ -167,9 +185,15 @@ class Lake:
         folder = f"{QUARANTINE}/{dataset}/dt={dt.isoformat()}/{stamp}"
         record = {"dataset": dataset, "dt": dt.isoformat(), "quarantined_at": stamp, **reason}
         # Copy and record first, delete last: a crash in between leaves a duplicate, never a loss.
-        self.store.copy(source, f"{folder}/{PART_FILE}")
+        data = self.store.get(source)
+        found = _content_hash_of(data)
+        record["content_hash"] = found
+        if expected_hash is not None and found != expected_hash:
+            record["left_in_place"] = f"the partition was re-landed (hash {found}, judged {expected_hash})"
+        self.store.put(f"{folder}/{PART_FILE}", data)
         self.store.put(f"{folder}/reason.json", json.dumps(record, indent=2, default=str).encode())
-        self.store.delete(source)
+        if "left_in_place" not in record and _content_hash_of(self.store.get(source)) == found:
+            self.store.delete(source)
         return folder
 
     def quarantined(self, dataset: str) -> list[dict[str, Any]]:

@@ -41,7 +41,7 @@ def validate_step(config: ModelConfig, settings: Settings, ctx: RunContext) -> d
     from ml_platform.validation import validate_partition
 
     lake, reports = Lake.at(settings.lake_uri), Reports.at(settings.reports_uri)
-    frame = lake.read(config.dataset, ctx.day)
+    frame, partition = lake.load(config.dataset, ctx.day)
     outcome = validate_partition(frame, load_schema(config.dataset), ctx.day)
     html_url = reports.write_bytes(config.pipeline, ctx.day, "validation.html", outcome.html.encode())
     reports.write_json(config.pipeline, ctx.day, names.VALIDATION_RESULT, outcome.result_json)
@@ -60,6 +60,7 @@ def validate_step(config: ModelConfig, settings: Settings, ctx: RunContext) -> d
             "failed": [f.expectation + (f" on {f.column}" if f.column else "") for f in outcome.failed],
             "validation_report": html_url,
         },
+        expected_hash=partition.content_hash,
     )
     reports.write_json(config.pipeline, ctx.day, names.VALIDATION, record | {"quarantined_to": folder})
     log.error(outcome.error_message())

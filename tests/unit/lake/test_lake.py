@@ -135,3 +135,31 @@ def test_store_exists_is_exact_not_a_prefix_match(store_uri: str) -> None:
 def test_caller_metadata_cannot_overwrite_the_lakes_own_facts(lake: Lake) -> None:
     info = lake.write("support_kb", "2026-11-01", frame(3), {"rows": {"support_kb": 99}, "source": "demo"})
     assert lake.info("support_kb", "2026-11-01").rows == info.rows == 3
+
+
+def test_quarantine_leaves_a_partition_relanded_meanwhile_in_place(lake: Lake) -> None:
+    bad = pd.DataFrame({"id": [1, 2], "x": [None, 0.5]})
+    judged = lake.write("churn", "2026-11-01", bad)
+    fixed = pd.DataFrame({"id": [1, 2], "x": [0.1, 0.5]})
+    copy = lake.store.put
+
+    def reland_during_the_move(key: str, data: bytes) -> None:
+        copy(key, data)
+        if key.endswith("reason.json"):  # the fixed file lands between the copy and the delete
+            lake.write("churn", "2026-11-01", fixed)
+
+    lake.store.put = reland_during_the_move
+    lake.quarantine("churn", "2026-11-01", {"reason": "validation failed"}, expected_hash=judged.content_hash)
+    lake.store.put = copy
+    pd.testing.assert_frame_equal(lake.read("churn", "2026-11-01"), fixed)
+    [entry] = lake.quarantined("churn")
+    assert entry["content_hash"] == judged.content_hash
+
+
+def test_quarantine_of_a_partition_relanded_before_the_move_keeps_the_new_one(lake: Lake) -> None:
+    judged = lake.write("churn", "2026-11-01", pd.DataFrame({"id": [1], "x": [None]}))
+    relanded = lake.write("churn", "2026-11-01", pd.DataFrame({"id": [1], "x": [0.3]}))
+    lake.quarantine("churn", "2026-11-01", {"reason": "validation failed"}, expected_hash=judged.content_hash)
+    assert lake.info("churn", "2026-11-01").content_hash == relanded.content_hash
+    [entry] = lake.quarantined("churn")
+    assert "re-landed" in entry["left_in_place"]
