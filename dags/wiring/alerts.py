@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.sdk import BaseNotifier
+
 from wiring.context import partition_date
 
 
@@ -45,12 +47,18 @@ def build_alert(context: dict[str, Any], model: str | None):
     )
 
 
-def alert_on_failure(model: str | None = None):
-    """The on_failure_callback of a DAG's tasks; `model` names the model the DAG serves, if one."""
+class PlatformAlert(BaseNotifier):
+    """The on_failure_callback of every task (Airflow's notifier mechanism): one alert per failed task."""
 
-    def callback(context: dict[str, Any]) -> None:
+    def __init__(self, model: str | None = None):
+        super().__init__()
+        self.model = model  # the model the DAG serves, named in its alerts
+
+    def notify(self, context: dict[str, Any]) -> None:
         from ml_platform.alerts import send_alert
 
-        send_alert(build_alert(context, model), webhook_url())
+        send_alert(build_alert(context, self.model), webhook_url())
 
-    return callback
+
+def alert_on_failure(model: str | None = None) -> PlatformAlert:
+    return PlatformAlert(model)

@@ -6,12 +6,11 @@ typed failure (`ml_platform.errors`), so whoever is paged knows where to look be
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import urllib.request
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from ml_platform.errors import PlatformError
 
@@ -71,9 +70,18 @@ def configured_webhook() -> str | None:
     return os.environ.get("ALERT_WEBHOOK_URL") or None
 
 
+def _shown(url: str) -> str:
+    """A webhook URL as logs may show it: scheme and host only (the path often is the secret token)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}/..."
+
+
 def send_alert(alert: Alert, webhook_url: str | None, timeout: float = 5.0) -> bool:
-    """Log always; POST when a webhook is set. Returns whether the webhook accepted it (never raises:
-    a broken pager must not hide the original failure)."""
+    """Log always; POST when a webhook is set. Returns whether the webhook accepted it (never raises: a
+    broken pager must not hide the original failure). Only http(s) webhooks are used, and a webhook URL is
+    never logged beyond its host."""
+    import httpx
+
     log.error(
         "ALERT %s | gate=%s | report=%s | %s",
         alert.title,
@@ -83,15 +91,14 @@ def send_alert(alert: Alert, webhook_url: str | None, timeout: float = 5.0) -> b
     )
     if not webhook_url:
         return False
-    request = urllib.request.Request(
-        webhook_url,
-        data=json.dumps(alert.as_dict()).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return 200 <= response.status < 300
-    except OSError as error:
-        log.error("alert webhook %s unreachable: %s", webhook_url, error)
+    if urlsplit(webhook_url).scheme not in ("http", "https"):
+        log.error("alert webhook %s refused: only http(s) webhooks are used", _shown(webhook_url))
         return False
+    try:
+        response = httpx.post(webhook_url, json=alert.as_dict(), timeout=timeout)
+    except Exception as error:  # any failure to deliver is reported, never raised over the original failure
+        log.error("alert webhook %s unreachable: %s", _shown(webhook_url), type(error).__name__)
+        return False
+    if not response.is_success:
+        log.error("alert webhook %s answered %s", _shown(webhook_url), response.status_code)
+    return response.is_success

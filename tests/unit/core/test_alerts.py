@@ -93,3 +93,15 @@ def test_a_webhook_error_status_is_reported_as_not_delivered() -> None:
         assert hook.received[0]["model"] == "support_assistant"
     finally:
         hook.close()
+
+
+def test_a_webhook_url_is_never_logged_beyond_its_host(caplog) -> None:
+    secret = f"http://127.0.0.1:{free_port()}/services/T000/B000/s3cr3t-token"
+    assert not send_alert(alert_for(RuntimeError("x")), secret, timeout=1)
+    assert "s3cr3t-token" not in caplog.text and "http://127.0.0.1/..." in caplog.text
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://example.org/hook", "not a url at all"])
+def test_only_http_webhooks_are_used_and_a_bad_one_never_raises(url: str, caplog) -> None:
+    assert not send_alert(alert_for(RuntimeError("x")), url, timeout=1)
+    assert "refused" in caplog.text
