@@ -87,10 +87,18 @@ def landing_tables(group: IngestGroup, day: date, landing_uri: str) -> Tables:
 
 
 def _read_landed(store, name: str, day: date) -> tuple[pd.DataFrame, str]:
+    """The landed file of a table and day; a file that cannot be read, or holds no rows, is refused by name
+    (the same file fails the same way on every retry)."""
     for suffix, reader in ((".parquet", pd.read_parquet), (".csv", lambda b: pd.read_csv(b, dtype=str))):
         key = f"{name}/{day.isoformat()}{suffix}"
         if store.exists(key):
-            return reader(io.BytesIO(store.get(key))), key
+            try:
+                frame = reader(io.BytesIO(store.get(key)))
+            except Exception as error:  # pandas and pyarrow raise many kinds for a bad file; all mean "unreadable"
+                raise BadInput(f"{store.url(key)} cannot be read as {suffix[1:]}: {error}") from error
+            if frame.empty:
+                raise BadInput(f"{store.url(key)} holds no rows (an empty file or a header only)")
+            return frame, key
     raise PartitionMissing(
         f"no landing file for {name} on {day}: expected {store.url(f'{name}/{day}.parquet')} or .csv"
     )

@@ -123,3 +123,43 @@ def test_cells_round_for_people_and_the_json_keeps_full_precision() -> None:
         "True",
         "3",
     ]
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"", "cannot be read as csv"),
+        (b"customerID,gender\n", "holds no rows"),
+        ("customerID,gender\n7590-VHVEG,Fémale\n".encode("latin-1"), "cannot be read as csv"),
+    ],
+    ids=["empty", "header-only", "not-utf8"],
+)
+def test_a_bad_landing_file_is_refused_by_name_without_retries(settings: Settings, tmp_path, content, problem) -> None:
+    from ml_platform.errors import BadInput
+
+    folder = tmp_path / "landing" / "churn"
+    folder.mkdir(parents=True)
+    (folder / f"{DAY}.csv").write_bytes(content)
+    with pytest.raises(BadInput, match=problem) as refused:
+        ingest_group("churn", DAY, settings, "landing")
+    assert f"churn/{DAY}.csv" in str(refused.value) and refused.value.retryable is False
+    assert not Lake.at(settings.lake_uri).exists("churn", DAY)
+
+
+def test_a_landed_support_flag_is_parsed_by_its_schema_not_by_truthiness(settings: Settings, tmp_path) -> None:
+    folder = tmp_path / "landing" / "support_qa"
+    folder.mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "qa_id": ["a", "b"],
+            "article_id": ["k1", "k1"],
+            "question": ["q?", "r?"],
+            "answer": ["x", "y"],
+            "answerable": ["True", "False"],
+        }
+    ).to_csv(folder / f"{DAY}.csv", index=False)
+    from ml_platform.datasets.sources import landing_tables
+
+    group = GROUPS["support"].model_copy(update={"tables": ("support_qa",)})
+    frame, _ = landing_tables(group, DAY, settings.landing_uri)["support_qa"]
+    assert frame["answerable"].tolist() == [True, False]
