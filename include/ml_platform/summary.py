@@ -117,6 +117,7 @@ def _index(reports: Reports, day: date) -> Rows:
             f"hit_rate@{record['k']}": record["hit_rate"],
             "live": f"{record['live_before'] or 'none'} -> {record['live_after']}",
             "promoted": record["promoted"],
+            "recorded_only": record.get("recorded_only", False),
         }
     ]
 

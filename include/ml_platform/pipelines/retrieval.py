@@ -24,11 +24,19 @@ def refresh_step(config: AssistantConfig, settings: Settings, ctx: RunContext) -
     kb, questions = lake.read(config.tables.kb, ctx.day), lake.read(config.tables.eval, ctx.day)
     retrieval = config.retrieval
     with open_vector_store(settings.vector_store_uri) as store:
-        report = refresh_index(store, kb, questions, ctx.day, k=retrieval.k, hit_rate_floor=retrieval.hit_rate_floor)
+        report = refresh_index(
+            store,
+            kb,
+            questions,
+            ctx.day,
+            k=retrieval.k,
+            hit_rate_floor=retrieval.hit_rate_floor,
+            may_go_live=not ctx.is_backfill,
+        )
     record = report.as_dict()
     url = reports.write_json(names.KB_REFRESH, ctx.day, names.REFRESH, record)
     log.info("index refresh %s: %s", ctx.day, report.reason)
-    if not report.promoted:
+    if not report.promoted and not report.recorded_only:
         raise IndexCheckFailed(
             f"index {report.index_name} not made live: {report.reason}; live index stays {report.live_before}",
             report_url=url,

@@ -13,7 +13,7 @@ import math
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -26,7 +26,7 @@ from ml_platform.retrieval.stores import Hit, VectorRecord, VectorStore, open_ve
 
 INDEX_PREFIX = "kb_"
 # Only indexes this module names are ever pruned, so other tables sharing the store are left alone.
-_OWN_INDEX = re.compile(rf"^{INDEX_PREFIX}\d{{8}}(?:_b)?$")
+_OWN_INDEX = re.compile(rf"^{INDEX_PREFIX}(?P<day>\d{{8}})(?:_b)?$")
 
 
 @dataclass
@@ -49,6 +49,7 @@ class RefreshReport:
     k: int
     promoted: bool
     reason: str
+    recorded_only: bool = False  # built and checked, but not allowed to go live (a backfill, an older day)
     vectors: int = 0  # vectors in `index_name` after the run
     elapsed_s: float = 0.0
     embedding_model: str = ""
@@ -109,6 +110,12 @@ def _to_records(chunks: list[Chunk], embedder: Embedder) -> list[VectorRecord]:
         )
         for c, vector in zip(chunks, vectors, strict=True)
     ]
+
+
+def index_day(name: str | None) -> date | None:
+    """The KB day an index of ours was built from (None for an index this module did not name)."""
+    match = _OWN_INDEX.match(name or "")
+    return datetime.strptime(match["day"], "%Y%m%d").date() if match else None
 
 
 def aside_name(day: date, live: str | None) -> str:
@@ -200,8 +207,13 @@ def refresh_index(
     k: int = 4,
     hit_rate_floor: float = 0.8,
     embedder: Embedder | None = None,
+    may_go_live: bool = True,
 ) -> RefreshReport:
-    """Bring the live index up to `kb` by blue/green switch, embedding only new or changed chunks."""
+    """Bring the live index up to `kb` by blue/green switch, embedding only new or changed chunks.
+
+    With `may_go_live` false (a backfill), or when `day` is older than the live index's own day, the next
+    index is built and checked but never made live: production only moves forward.
+    """
     started = time.perf_counter()
     embedder = embedder or get_embedder()
     seconds: dict[str, float] = {}
@@ -229,8 +241,14 @@ def refresh_index(
     hit_rate = hit_rate_at_k(store, name, eval_questions, k, embedder)
     seconds["evaluate"] = time.perf_counter() - tick
     passed, verdict = _verdict(hit_rate, hit_rate_floor, k)
+    live_day = index_day(live)
+    older = live_day is not None and day < live_day
+    recorded_only = not plan.nothing_to_do and passed and (older or not may_go_live)
     if plan.nothing_to_do:
         reason = f"no change since live index {name!r}, which stays live; {verdict}"
+    elif recorded_only:
+        why = f"the live index {live!r} holds a later day ({live_day})" if older else "backfill runs never switch"
+        reason = f"{verdict}: {name!r} recorded only, not made live: {why}"
     elif passed:
         store.set_live(name)
         _prune(store, keep={name, live})
@@ -239,13 +257,14 @@ def refresh_index(
         reason = f"{verdict}: live index {live!r} left unchanged, {name!r} kept for inspection"
     return RefreshReport(
         **common,
-        live_after=name if passed or plan.nothing_to_do else live,
+        live_after=name if (passed and not recorded_only) or plan.nothing_to_do else live,
         index_name=name,
         embedded=embedded,
         deleted=0 if plan.nothing_to_do else len(plan.stale),
         hit_rate=hit_rate,
-        promoted=passed,
+        promoted=passed and not recorded_only,
         reason=reason,
+        recorded_only=recorded_only,
         vectors=store.count(name),
         elapsed_s=time.perf_counter() - started,
     )

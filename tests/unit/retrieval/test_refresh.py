@@ -182,3 +182,21 @@ def test_report_carries_the_figures(embedder: Embedder, tmp_path) -> None:
     assert set(figures["seconds"]) == {"plan", "copy", "embed", "upsert", "evaluate"}
     assert figures["elapsed_s"] > 0 and figures["hit_rate_floor"] == 0.8
     assert replace(report, hit_rate=float("nan")).as_dict()["hit_rate"] is None
+
+
+def test_a_backfill_builds_and_checks_but_never_goes_live(refresh_store: VectorStore, embedder: Embedder) -> None:
+    _refresh(refresh_store, D0, embedder)
+    report = _refresh(refresh_store, D1, embedder, may_go_live=False)
+    assert report.recorded_only and not report.promoted and report.hit_rate >= 0.9
+    assert refresh_store.live_index() == report.live_after == "kb_20260310"
+    assert "backfill runs never switch" in report.reason
+
+
+def test_an_older_day_never_replaces_a_newer_live_index(refresh_store: VectorStore, embedder: Embedder) -> None:
+    _refresh(refresh_store, D2, embedder)
+    report = _refresh(refresh_store, D0, embedder)
+    assert report.recorded_only and not report.promoted
+    assert refresh_store.live_index() == "kb_20260328"
+    assert "holds a later day (2026-03-28)" in report.reason
+    # and the newer live index is still whole
+    assert refresh_store.hashes("kb_20260328") == _hashes(D2)
