@@ -15,7 +15,7 @@ from airflow.sdk import dag
 from wiring import forms
 from wiring.policy import task_defaults
 from wiring.sensors import partition_sensor
-from wiring.steps import DECISION_FIELDS, step
+from wiring.steps import ALIAS_MOVES, DECISION_FIELDS, step
 
 from ml_platform import names
 from ml_platform.config.assistant import load_assistant_config
@@ -54,7 +54,7 @@ def llm_finetune():
         f"{STEPS}.evaluate_step", CONFIG.for_run, pool="llm_training", execution_timeout=timedelta(hours=2)
     )(trained)
     partition_sensor(CONFIG.tables.qa) >> trained
-    step(f"{STEPS}.decide_step", CONFIG.for_run, keep=DECISION_FIELDS)(trained, evaluation)
+    step(f"{STEPS}.decide_step", CONFIG.for_run, keep=DECISION_FIELDS, pool=ALIAS_MOVES)(trained, evaluation)
 
 
 llm_finetune()

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from airflow.sdk import Param, dag
 from wiring.policy import task_defaults
-from wiring.steps import DECISION_FIELDS, step
+from wiring.steps import ALIAS_MOVES, DECISION_FIELDS, step
 
 from ml_platform import names
 from ml_platform.config.tabular import load_model_config, load_training_pipeline, model_names
@@ -42,7 +42,7 @@ def chosen_model(params: dict):
     },
 )
 def model_rollback():
-    step("ml_platform.pipelines.tabular.rollback_step", chosen_model, keep=DECISION_FIELDS)()
+    step("ml_platform.pipelines.tabular.rollback_step", chosen_model, keep=DECISION_FIELDS, pool=ALIAS_MOVES)()
 
 
 model_rollback()

@@ -16,7 +16,7 @@ from wiring import forms
 from wiring.assets import drift_asset, lake_asset
 from wiring.policy import task_defaults
 from wiring.sensors import partition_sensor
-from wiring.steps import DECISION_FIELDS, step
+from wiring.steps import ALIAS_MOVES, DECISION_FIELDS, step
 
 from ml_platform.config.tabular import ModelConfig, load_model_config, load_training_pipeline, model_names
 
@@ -54,7 +54,7 @@ def build(config: ModelConfig):
             f"{STEPS}.train_step", config.for_run, pool="model_training", execution_timeout=timedelta(hours=2)
         )()
         partition_sensor(config.dataset) >> validation >> trained
-        step(f"{STEPS}.decide_step", config.for_run, keep=DECISION_FIELDS)(trained, validation)
+        step(f"{STEPS}.decide_step", config.for_run, keep=DECISION_FIELDS, pool=ALIAS_MOVES)(trained, validation)
 
     return training()
 

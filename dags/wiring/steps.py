@@ -19,6 +19,8 @@ from wiring.context import run_context
 
 # What a decision step hands downstream and shows as the task's return value; the full record is stored.
 DECISION_FIELDS = ("verdict", "reasons", "champion_before", "champion_after")
+# The one-slot pool of every task that moves registry aliases (decisions, rollbacks): they never interleave.
+ALIAS_MOVES = "registry_aliases"
 
 Configure = Callable[[Mapping[str, Any]], Any]
 Announce = Callable[[dict[str, Any]], Iterable[tuple[Asset, dict[str, Any]]]]

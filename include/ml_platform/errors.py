@@ -109,6 +109,13 @@ class QuestionDrift(PlatformError):
     retryable_by_default = False
 
 
+class ChampionMoved(PlatformError):
+    """The champion changed between judging the gates and moving the aliases (a rollback or another decision
+    ran meanwhile): nothing was moved, and a retry judges again against the new champion."""
+
+    gate = "champion_moved"
+
+
 class NothingToRollBack(BadInput):
     """A rollback was asked for a model without both a champion and a previous version."""
 

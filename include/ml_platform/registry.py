@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ml_platform import names
-from ml_platform.errors import NothingToRollBack
+from ml_platform.errors import ChampionMoved, NothingToRollBack
 from ml_platform.policy import Decision, PromotionPolicy, decide, evaluate_gates
 from ml_platform.reports import Reports
 from ml_platform.run_context import RunContext
@@ -112,9 +112,17 @@ class ModelRegistry:
         if self.alias_version(model, alias) is not None:
             self.client.delete_registered_model_alias(model, alias)
 
-    def promote(self, model: str, version: str) -> None:
-        """champion -> previous, version -> champion; the challenger alias leaves the promoted version."""
+    def promote(self, model: str, version: str, expected_champion: str | None) -> None:
+        """champion -> previous, version -> champion; the challenger alias leaves the promoted version.
+
+        Compare-and-set: only if the champion is still `expected_champion`, the one the gates were judged
+        against (the registry has no transaction; the `registry_aliases` pool keeps movers from interleaving).
+        """
         current = self.alias_version(model, CHAMPION)
+        if current != expected_champion:
+            raise ChampionMoved(
+                f"{model}: the champion is version {current}, not {expected_champion} as when the gates were judged"
+            )
         if current is not None and current != version:
             self.set_alias(model, PREVIOUS, current)
         self.set_alias(model, CHAMPION, version)
@@ -197,11 +205,12 @@ def settle_promotion(
         champion_version=champion_version,
         is_backfill=ctx.is_backfill,
         force_reason=force_reason,
-        stale_reason=stale_reason(registry, registered_model, champion_version, ctx.day),
+        stale_reason=stale_reason(registry, registered_model, champion_version, ctx.day)
+        or rolled_back_reason(registry, registered_model, version),
     )
     moved = verdict == "promote" or (verdict == "reject" and not ctx.is_backfill)
     if verdict == "promote":
-        registry.promote(registered_model, version)
+        registry.promote(registered_model, version, expected_champion=champion_version)
     elif moved:
         registry.set_alias(registered_model, CHALLENGER, version)
     decision = Decision(
@@ -225,6 +234,13 @@ def settle_promotion(
     )
     record_decision(decision, registry.settings, pipeline, run_id)
     return decision
+
+
+def rolled_back_reason(registry: ModelRegistry, registered_model: str, version: str) -> str | None:
+    """A version someone rolled back never becomes champion again by itself (a rerun, a drift-triggered run
+    with the same training key); only a manual force-promote with a written reason can bring it back."""
+    rolled_back = registry.version(registered_model, version).tags.get("rolled_back")
+    return f"version {version} was rolled back ({rolled_back}); it is not promoted again" if rolled_back else None
 
 
 def stale_reason(registry: ModelRegistry, registered_model: str, champion: str | None, day: date) -> str | None:

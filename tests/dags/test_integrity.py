@@ -117,3 +117,15 @@ def test_every_pool_a_task_uses_is_declared_in_airflow_settings(dagbag) -> None:
             assert task.pool in declared, (
                 f"{dag_id}.{task.task_id} uses undeclared pool {task.pool!r}: it would never run"
             )
+
+
+def test_every_task_that_moves_aliases_waits_for_the_one_slot_pool(dagbag) -> None:
+    movers = {
+        (dag_id, task.task_id)
+        for dag_id, dag in dagbag.dags.items()
+        for task in dag.tasks
+        if task.task_id in ("decide", "rollback")
+    }
+    assert len(movers) >= 4
+    for dag_id, task_id in movers:
+        assert dagbag.dags[dag_id].get_task(task_id).pool == "registry_aliases", (dag_id, task_id)
