@@ -58,8 +58,12 @@ def content_hash(df: pd.DataFrame) -> str:
 
 def _content_hash_of(data: bytes) -> str | None:
     """The content hash a partition object carries in its own metadata."""
-    meta = pq.read_schema(io.BytesIO(data)).metadata or {}
-    return json.loads(meta.get(_META_KEY, b"{}")).get("content_hash")
+    return _own_metadata(pq.read_schema(io.BytesIO(data))).get("content_hash")
+
+
+def _own_metadata(schema: pa.Schema) -> dict[str, Any]:
+    """The facts a partition object carries about itself (rows, content hash, source, ...)."""
+    return json.loads((schema.metadata or {}).get(_META_KEY, b"{}"))
 
 
 def partition_key(dataset: str, dt: date | str) -> str:
@@ -124,7 +128,7 @@ class Lake:
         return pq.read_table(io.BytesIO(raw))
 
     def _info(self, dataset: str, dt: date | str, table: pa.Table) -> PartitionInfo:
-        meta = json.loads((table.schema.metadata or {}).get(_META_KEY, b"{}"))
+        meta = _own_metadata(table.schema)
         key = partition_key(dataset, dt)
         return PartitionInfo(dataset, as_date(dt), int(meta["rows"]), meta["content_hash"], self.store.url(key))
 
@@ -137,8 +141,7 @@ class Lake:
         return table.to_pandas(), self._info(dataset, dt, table)
 
     def metadata(self, dataset: str, dt: date | str) -> dict[str, Any]:
-        raw = (self._table(dataset, dt).schema.metadata or {}).get(_META_KEY, b"{}")
-        return json.loads(raw)
+        return _own_metadata(self._table(dataset, dt).schema)
 
     def info(self, dataset: str, dt: date | str) -> PartitionInfo:
         return self._info(dataset, dt, self._table(dataset, dt))

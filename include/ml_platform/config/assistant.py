@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from functools import cache
 from typing import Any
 
 from pydantic import Field
 
 from ml_platform import names
-from ml_platform.config.base import StrictModel, config_dir, load
+from ml_platform.config.base import StrictModel, load
 from ml_platform.config.forms import FormField
 from ml_platform.config.policy import PromotionPolicy
 
@@ -154,9 +153,4 @@ class AssistantConfig(StrictModel):
 
 
 def load_assistant_config() -> AssistantConfig:
-    return _load(str(config_dir()))
-
-
-@cache
-def _load(folder: str) -> AssistantConfig:
     return load(AssistantConfig, "llm/support_assistant.yaml")

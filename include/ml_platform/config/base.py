@@ -90,9 +90,24 @@ def _problem(error: Any) -> str:
 
 
 def load(model: type[Model], relative: str) -> Model:
-    """The config file at `relative` (under the config folder) as a `model`."""
-    path = config_dir() / relative
+    """The config file at `relative` (under the config folder) as a `model`, read once per config folder."""
+    return _load(model, relative, config_dir())
+
+
+@cache
+def _load(model: type[Model], relative: str, folder: Path) -> Model:
+    path = folder / relative
     return parse(model, read_yaml(path), path)
+
+
+def load_named(model: type[Model], folder: str, name: str, what: str) -> Model:
+    """`<folder>/<name>.yaml` (one model or dataset per file); an unknown name lists the known ones."""
+    try:
+        return load(model, f"{folder}/{name}.yaml")
+    except ConfigError:
+        if (config_dir() / folder / f"{name}.yaml").is_file():
+            raise
+        raise ConfigError(f"no {what} {name!r} in {config_dir() / folder}; known: {names_in(folder)}") from None
 
 
 def names_in(folder: str) -> list[str]:

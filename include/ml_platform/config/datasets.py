@@ -6,14 +6,12 @@ model features, so a column's vocabulary or range is written down once.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any, Literal
 
 import pandas as pd
 from pydantic import Field, model_validator
 
-from ml_platform.config.base import StrictModel, config_dir, load, names_in
-from ml_platform.errors import ConfigError
+from ml_platform.config.base import StrictModel, load_named, names_in
 
 DType = Literal["string", "category", "int", "float", "bool", "timestamp"]
 
@@ -112,14 +110,7 @@ class DatasetSchema(StrictModel):
 
 
 def load_schema(name: str) -> DatasetSchema:
-    return _load_schema(name, str(config_dir()))
-
-
-@cache
-def _load_schema(name: str, folder: str) -> DatasetSchema:
-    if name not in dataset_names():
-        raise ConfigError(f"no schema for dataset {name!r} in {folder}/datasets; known: {dataset_names()}")
-    return load(DatasetSchema, f"datasets/{name}.yaml")
+    return load_named(DatasetSchema, "datasets", name, "schema for dataset")
 
 
 def dataset_names() -> list[str]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from functools import cache
 from typing import Literal, get_args
 
 from pydantic import Field
 
-from ml_platform.config.base import StrictModel, config_dir, load
+from ml_platform.config.base import StrictModel, load
 
 BadDataKind = Literal[
     "missing_column",
@@ -41,9 +40,4 @@ class DemoFile(StrictModel):
 
 
 def load_demo_file() -> DemoFile:
-    return _load(str(config_dir()))
-
-
-@cache
-def _load(folder: str) -> DemoFile:
     return load(DemoFile, "demo.yaml")

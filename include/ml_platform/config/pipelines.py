@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from functools import cache
 from typing import Any, Literal
 
 from pydantic import model_validator
 
-from ml_platform.config.base import StrictModel, config_dir, load
+from ml_platform.config.base import StrictModel, load
 
 Source = Literal["demo", "landing"]
 
@@ -51,18 +50,8 @@ class MonitoringConfig(StrictModel):
 
 
 def load_ingest_config() -> IngestConfig:
-    return _load_ingest(str(config_dir()))
-
-
-@cache
-def _load_ingest(folder: str) -> IngestConfig:
     return load(IngestConfig, "pipelines/ingest.yaml")
 
 
 def load_monitoring_config() -> MonitoringConfig:
-    return _load_monitoring(str(config_dir()))
-
-
-@cache
-def _load_monitoring(folder: str) -> MonitoringConfig:
     return load(MonitoringConfig, "pipelines/monitoring.yaml")

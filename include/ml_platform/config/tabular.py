@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from functools import cache
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from ml_platform import names
-from ml_platform.config.base import StrictModel, config_dir, load, names_in
+from ml_platform.config.base import StrictModel, config_dir, load, load_named, names_in
 from ml_platform.config.forms import FormField
 from ml_platform.config.policy import PromotionPolicy
 from ml_platform.errors import ConfigError
@@ -114,16 +113,9 @@ class TrainingPipelineConfig(StrictModel):
 
 
 def load_model_config(name: str) -> ModelConfig:
-    return _load_model(name, str(config_dir()))
-
-
-@cache
-def _load_model(name: str, folder: str) -> ModelConfig:
-    if name not in model_names():
-        raise ConfigError(f"no model config {name!r} in {folder}/models; known: {model_names()}")
-    config = load(ModelConfig, f"models/{name}.yaml")
+    config = load_named(ModelConfig, "models", name, "model config")
     if config.name != name:
-        raise ConfigError(f"{folder}/models/{name}.yaml: name {config.name!r} differs from the file name")
+        raise ConfigError(f"{config_dir()}/models/{name}.yaml: name {config.name!r} differs from the file name")
     return config
 
 
@@ -132,9 +124,4 @@ def model_names() -> list[str]:
 
 
 def load_training_pipeline() -> TrainingPipelineConfig:
-    return _load_training(str(config_dir()))
-
-
-@cache
-def _load_training(folder: str) -> TrainingPipelineConfig:
     return load(TrainingPipelineConfig, "pipelines/training.yaml")
