@@ -44,6 +44,13 @@ def landed(record: dict) -> list[tuple]:
             description="Where to read the day's data: as configured in ingest.yaml, the demo generators, "
             "or files at LANDING_URI/<table>/<date>.csv|parquet.",
         ),
+        "replace_other_source": Param(
+            False,
+            type="boolean",
+            description="Replace partitions of this date that came from another source (an import, a landed "
+            "file, demo data). Off: such a partition is left as it is and the run fails naming it. The replaced "
+            "rows are kept under the lake's _versions/ either way.",
+        ),
     },
 )
 def ingest_daily():

@@ -42,4 +42,5 @@ def run_context(context: dict[str, Any]):
         dag_id=dag_run.dag_id,
         task_id=context["task_instance"].task_id if "task_instance" in context else "",
         params=dict(context.get("params") or {}),
+        try_number=int(getattr(context.get("task_instance"), "try_number", None) or 1),
     )

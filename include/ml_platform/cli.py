@@ -14,7 +14,7 @@ def _days(end: date, count: int) -> list[date]:
     return [end - timedelta(days=offset) for offset in range(count - 1, -1, -1)]
 
 
-def _ingest(group: str, day: date, source: str | None, demo=None) -> dict:
+def _ingest(group: str, day: date, source: str | None, demo=None, replace_other_source: bool = False) -> dict:
     """One group's ingest for one date, as a local (not Airflow) run."""
     from ml_platform.config.pipelines import load_ingest_config
     from ml_platform.pipelines.ingest import ingest_step
@@ -22,7 +22,8 @@ def _ingest(group: str, day: date, source: str | None, demo=None) -> dict:
     from ml_platform.settings import Settings
 
     configured = load_ingest_config().groups[group].for_run({"source": source})
-    return ingest_step(configured, Settings.from_env(), RunContext(day, "local"), demo)
+    ctx = RunContext(day, "local", params={"replace_other_source": replace_other_source})
+    return ingest_step(configured, Settings.from_env(), ctx, demo)
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
@@ -36,7 +37,8 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     groups = args.group or list(load_ingest_config().groups)
     print(f"Generating demo data for {days[0]} .. {days[-1]} ({len(days)} days) into {settings.lake_uri}")
     for index, day in enumerate(days, 1):
-        rows = {g: sum(p["rows"] for p in _ingest(g, day, "demo", demo)["partitions"]) for g in groups}
+        landed = {g: _ingest(g, day, "demo", demo, args.replace_other_source) for g in groups}
+        rows = {g: sum(p["rows"] for p in record["partitions"]) for g, record in landed.items()}
         print(
             f"  [{index:>2}/{len(days)}] {day}: " + ", ".join(f"{g} {n:,} rows" for g, n in rows.items()),
             flush=True,
@@ -45,7 +47,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    record = _ingest(args.group, as_date(args.date), args.source)
+    record = _ingest(args.group, as_date(args.date), args.source, replace_other_source=args.replace_other_source)
     for partition in record["partitions"]:
         print(f"{partition['dataset']}/dt={partition['dt']}: {partition['rows']} rows -> {partition['uri']}")
     return 0
@@ -66,6 +68,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             Lake.at(settings.lake_uri),
             date_column=args.date_column,
             seed=settings.seed,
+            replace_other_source=args.replace_other_source,
         )
     except (ValueError, FileNotFoundError) as error:
         print(f"import failed: {error}", file=sys.stderr)
@@ -152,12 +155,22 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--end", default=today, help="last date (default: today)")
     demo.add_argument("--days", type=int, default=None, help="how many days (default: demo.yaml)")
     demo.add_argument("--group", action="append", help="only these groups (churn, fraud, support)")
+    demo.add_argument(
+        "--replace-other-source",
+        action="store_true",
+        help="replace partitions that came from another source (their rows are kept under the lake's _versions/)",
+    )
     demo.set_defaults(func=cmd_demo_data)
 
     ingest = sub.add_parser("ingest", help="land one group's partitions for one date")
     ingest.add_argument("group")
     ingest.add_argument("--date", default=today)
     ingest.add_argument("--source", choices=("demo", "landing"), default=None)
+    ingest.add_argument(
+        "--replace-other-source",
+        action="store_true",
+        help="replace partitions that came from another source (their rows are kept under the lake's _versions/)",
+    )
     ingest.set_defaults(func=cmd_ingest)
 
     imp = sub.add_parser("import-data", help="import a CSV/Parquet file into lake partitions")
@@ -166,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--start", required=True, help="first date (YYYY-MM-DD)")
     imp.add_argument("--end", required=True, help="last date (YYYY-MM-DD)")
     imp.add_argument("--date-column", default=None, help="split by this column instead of dealing rows out")
+    imp.add_argument(
+        "--replace-other-source",
+        action="store_true",
+        help="replace partitions that came from another source (their rows are kept under the lake's _versions/)",
+    )
     imp.set_defaults(func=cmd_import)
 
     summary = sub.add_parser("summary", help="print and store the run summary of a date")
@@ -194,7 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    from ml_platform.errors import PlatformError
+
+    try:
+        return args.func(args)
+    except PlatformError as error:  # a refused input or a failed gate: its message is the whole story
+        print(f"ml-platform {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 A partition is one Parquet object that carries its own metadata (source, generator facts, content hash) in
 the file's key-value metadata, so data and description are replaced together in one atomic write.
-Rejected partitions move to `_quarantine/<dataset>/dt=D/<stamp>/` beside a `reason.json`; nothing in the
-lake is ever deleted outright.
+Rejected partitions move to `_quarantine/<dataset>/dt=D/<stamp>/` beside a `reason.json`, and a replaced
+partition's earlier bytes move to `_versions/<dataset>/dt=D/<stamp>-<hash>/`: nothing in the lake is ever
+deleted outright. Validation verdicts are kept beside the data, keyed by content hash, under `_verdicts/`.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ import pyarrow.parquet as pq
 
 from ml_platform import names
 from ml_platform.dates import as_date
-from ml_platform.errors import PartitionMissing
+from ml_platform.errors import BadInput, PartitionMissing
 from ml_platform.storage import ObjectStore, open_store
 
 PART_FILE = "part-00000.parquet"
 QUARANTINE = "_quarantine"
+VERDICTS = "_verdicts"
+VERSIONS = "_versions"
 _META_KEY = b"ml_platform"
 _DT = re.compile(r"^(?P<dataset>[^/]+)/dt=(?P<dt>\d{4}-\d{2}-\d{2})/" + re.escape(PART_FILE) + "$")
 
@@ -66,6 +69,10 @@ def _own_metadata(schema: pa.Schema) -> dict[str, Any]:
     return json.loads((schema.metadata or {}).get(_META_KEY, b"{}"))
 
 
+def _origin(facts: dict[str, Any]) -> str:
+    return f" ({facts['file']})" if facts.get("file") else ""
+
+
 def partition_key(dataset: str, dt: date | str) -> str:
     return f"{dataset}/dt={as_date(dt).isoformat()}/{PART_FILE}"
 
@@ -80,13 +87,38 @@ class Lake:
 
     # -- writing ---------------------------------------------------------------------------------------
     def write(
-        self, dataset: str, dt: date | str, df: pd.DataFrame, meta: dict[str, Any] | None = None
+        self,
+        dataset: str,
+        dt: date | str,
+        df: pd.DataFrame,
+        meta: dict[str, Any] | None = None,
+        *,
+        replace_other_source: bool = False,
     ) -> PartitionInfo:
-        """Replace exactly one date's partition (idempotent: same input, same bytes, same hash)."""
+        """Replace exactly one date's partition (idempotent: same rows, same hash, nothing written).
+
+        The rows it replaces are kept under `_versions/`. A partition that came from another source (a user's
+        import or landed file, under demo data) is only replaced when `replace_other_source` says so.
+        """
         dt = as_date(dt)
         frame = df.reset_index(drop=True)
         digest = content_hash(frame)
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        key = partition_key(dataset, dt)
+        info = PartitionInfo(dataset, dt, len(frame), digest, self.store.url(key))
+        source = (meta or {}).get("source")
+        if self.store.exists(key):
+            current = self._bytes(dataset, dt)
+            facts = _own_metadata(pq.read_schema(io.BytesIO(current)))
+            if facts.get("content_hash") == digest:
+                return info
+            if facts.get("source") != source and not replace_other_source:
+                raise BadInput(
+                    f"{dataset}/dt={dt} in {self.store.uri} came from {facts.get('source')!r}"
+                    f"{_origin(facts)}; refusing to replace it with {source!r} data. Pass replace_other_source "
+                    "(ingest form, or --replace-other-source) to replace it; the current rows are then kept "
+                    f"under {VERSIONS}/"
+                )
+            self._keep_version(dataset, dt, current, facts)
         record = {
             # Caller metadata first: the lake's own facts about the partition must win any name clash.
             **(meta or {}),
@@ -95,13 +127,27 @@ class Lake:
             "rows": len(frame),
             "content_hash": digest,
         }
+        table = pa.Table.from_pandas(frame, preserve_index=False)
         schema_meta = dict(table.schema.metadata or {})
         schema_meta[_META_KEY] = json.dumps(record, default=str).encode()
         buffer = io.BytesIO()
         pq.write_table(table.replace_schema_metadata(schema_meta), buffer, compression="zstd")
-        key = partition_key(dataset, dt)
         self.store.put(key, buffer.getvalue())
-        return PartitionInfo(dataset, dt, len(frame), digest, self.store.url(key))
+        return info
+
+    def _keep_version(self, dataset: str, dt: date, data: bytes, facts: dict[str, Any]) -> None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        self.store.put(
+            f"{VERSIONS}/{dataset}/dt={dt.isoformat()}/{stamp}-{facts.get('content_hash')}/{PART_FILE}", data
+        )
+
+    def versions(self, dataset: str, dt: date | str) -> list[dict[str, Any]]:
+        """Earlier rows of a partition, oldest first, each with its own facts and where it is kept."""
+        found = []
+        for key in self.store.list(f"{VERSIONS}/{dataset}/dt={as_date(dt).isoformat()}/"):
+            facts = _own_metadata(pq.read_schema(io.BytesIO(self.store.get(key))))
+            found.append(facts | {"kept_at": self.store.url(key)})
+        return found
 
     # -- reading ---------------------------------------------------------------------------------------
     def exists(self, dataset: str, dt: date | str) -> bool:
@@ -120,15 +166,17 @@ class Lake:
             )
         return False
 
-    def _table(self, dataset: str, dt: date | str) -> pa.Table:
+    def _bytes(self, dataset: str, dt: date | str) -> bytes:
         try:
-            raw = self.store.get(partition_key(dataset, dt))
+            return self.store.get(partition_key(dataset, dt))
         except KeyError:
             raise PartitionMissing(f"partition {dataset}/dt={as_date(dt)} has not landed in {self.store.uri}") from None
-        return pq.read_table(io.BytesIO(raw))
 
-    def _info(self, dataset: str, dt: date | str, table: pa.Table) -> PartitionInfo:
-        meta = _own_metadata(table.schema)
+    def _table(self, dataset: str, dt: date | str) -> pa.Table:
+        return pq.read_table(io.BytesIO(self._bytes(dataset, dt)))
+
+    def _info(self, dataset: str, dt: date | str, schema: pa.Schema) -> PartitionInfo:
+        meta = _own_metadata(schema)
         key = partition_key(dataset, dt)
         return PartitionInfo(dataset, as_date(dt), int(meta["rows"]), meta["content_hash"], self.store.url(key))
 
@@ -138,13 +186,17 @@ class Lake:
     def load(self, dataset: str, dt: date | str) -> tuple[pd.DataFrame, PartitionInfo]:
         """The partition and its facts from one read, so the facts (its content hash) describe these rows."""
         table = self._table(dataset, dt)
-        return table.to_pandas(), self._info(dataset, dt, table)
+        return table.to_pandas(), self._info(dataset, dt, table.schema)
+
+    def _schema(self, dataset: str, dt: date | str) -> pa.Schema:
+        """The partition's schema and own metadata, from the Parquet footer alone (no rows decoded)."""
+        return pq.read_schema(io.BytesIO(self._bytes(dataset, dt)))
 
     def metadata(self, dataset: str, dt: date | str) -> dict[str, Any]:
-        return _own_metadata(self._table(dataset, dt).schema)
+        return _own_metadata(self._schema(dataset, dt))
 
     def info(self, dataset: str, dt: date | str) -> PartitionInfo:
-        return self._info(dataset, dt, self._table(dataset, dt))
+        return self._info(dataset, dt, self._schema(dataset, dt))
 
     def dates(self, dataset: str, start: date | str | None = None, end: date | str | None = None) -> list[date]:
         """Landed partition dates of a dataset, inclusive of both ends when given."""
@@ -172,6 +224,23 @@ class Lake:
             raise PartitionMissing(f"{dataset}: no partitions between {start} and {end} in {self.store.uri}")
         frames = [self.read(dataset, d).assign(dt=d) for d in landed]
         return pd.concat(frames, ignore_index=True)
+
+    # -- validation verdicts ------------------------------------------------------------------------------
+    @staticmethod
+    def _verdict_key(dataset: str, dt: date | str, content_hash: str, suite: str) -> str:
+        return f"{VERDICTS}/{dataset}/dt={as_date(dt).isoformat()}/{content_hash}-{suite}.json"
+
+    def remember_verdict(self, info: PartitionInfo, suite: str, verdict: dict[str, Any]) -> None:
+        """Keep a validation verdict for exactly these rows under exactly this suite."""
+        key = self._verdict_key(info.dataset, info.dt, info.content_hash, suite)
+        self.store.put(key, json.dumps(verdict, indent=2, default=str).encode())
+
+    def verdict(self, info: PartitionInfo, suite: str) -> dict[str, Any] | None:
+        """The verdict kept for these rows and this suite, or None when they were never validated."""
+        try:
+            return json.loads(self.store.get(self._verdict_key(info.dataset, info.dt, info.content_hash, suite)))
+        except KeyError:
+            return None
 
     # -- quarantine ------------------------------------------------------------------------------------
     def quarantine(self, dataset: str, dt: date | str, reason: dict[str, Any], expected_hash: str | None = None) -> str:

@@ -162,6 +162,8 @@ class Decision:
     force_reason: str | None = None
     aliases_moved: bool = False
     facts: dict[str, Any] = field(default_factory=dict)
+    try_number: int = 1
+    recorded_at: str = ""  # UTC, set when the decision is recorded
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

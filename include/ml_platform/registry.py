@@ -6,10 +6,11 @@ way a model reaches production, and every move is recorded as a decision (see `r
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,6 +24,7 @@ from ml_platform.settings import Settings
 log = logging.getLogger(__name__)
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
+PROMOTED_BY = "promoted_by"  # version tag: which Airflow run made it champion, and which champion it replaced
 Record = TypeVar("Record")
 
 
@@ -112,22 +114,45 @@ class ModelRegistry:
         if self.alias_version(model, alias) is not None:
             self.client.delete_registered_model_alias(model, alias)
 
-    def promote(self, model: str, version: str, expected_champion: str | None) -> None:
-        """champion -> previous, version -> champion; the challenger alias leaves the promoted version.
+    def _promotion_mark(self, model: str, version: str) -> dict[str, Any]:
+        return json.loads(self.version(model, version).tags.get(PROMOTED_BY) or "{}")
+
+    def champion_seen_by(self, model: str, version: str, airflow_run_id: str) -> str | None:
+        """The champion a run's gates judge against: the current one, unless an earlier attempt of this same run
+        already promoted `version`, then the champion that attempt replaced (so a retry re-judges the same
+        question instead of finding its own champion and calling the day "unchanged")."""
+        current = self.alias_version(model, CHAMPION)
+        if current is not None and current == version:
+            mark = self._promotion_mark(model, version)
+            if mark.get("airflow_run_id") == airflow_run_id:
+                return mark.get("replaced")
+        return current
+
+    def promote(self, model: str, version: str, expected_champion: str | None, airflow_run_id: str) -> bool:
+        """champion -> previous, version -> champion; the challenger alias leaves the promoted version. Returns
+        False when an earlier attempt of the same run had already made exactly this move.
 
         Compare-and-set: only if the champion is still `expected_champion`, the one the gates were judged
         against (the registry has no transaction; the `registry_aliases` pool keeps movers from interleaving).
         """
         current = self.alias_version(model, CHAMPION)
+        mark = {"airflow_run_id": airflow_run_id, "replaced": expected_champion}
+        if current == version and current != expected_champion and self._promotion_mark(model, version) == mark:
+            log.info("%s: version %s was made champion by an earlier attempt of %s", model, version, airflow_run_id)
+            return False
         if current != expected_champion:
             raise ChampionMoved(
                 f"{model}: the champion is version {current}, not {expected_champion} as when the gates were judged"
             )
+        # The mark goes first: a crash after it and before the move leaves the champion as it was, and the
+        # retry moves it; a crash after the move lets the retry recognise its own move.
+        self.client.set_model_version_tag(model, version, PROMOTED_BY, json.dumps(mark, sort_keys=True))
         if current is not None and current != version:
             self.set_alias(model, PREVIOUS, current)
         self.set_alias(model, CHAMPION, version)
         if self.alias_version(model, CHALLENGER) == version:
             self.delete_alias(model, CHALLENGER)
+        return True
 
     def rollback(self, model: str) -> tuple[str, str]:
         """champion back to previous; returns (demoted, restored). The previous alias is consumed."""
@@ -170,14 +195,21 @@ def run_tags(ctx: RunContext, training_key: str) -> dict[str, str]:
 def record_decision(
     decision: Decision, settings: Settings, pipeline: str, mlflow_run_id: str | None = None, name: str = names.DECISION
 ) -> str:
-    """Print, store under REPORTS_URI and attach to the MLflow run: the same JSON in all three places."""
+    """Print, append under REPORTS_URI and attach to the MLflow run: the same JSON in all three places.
+
+    Decisions are audit history: every attempt (a retry, a rerun of the date) keeps its own record, named by
+    its time, run and try number; `<name>.json` points at the newest."""
+    decision.recorded_at = datetime.now(UTC).isoformat(timespec="microseconds")
     for line in decision.log_lines():
         log.info(line)
     payload = decision.as_dict()
-    url = Reports.at(settings.reports_uri).write_json(pipeline, decision.date, name, payload)
+    stamp = decision.recorded_at.replace(":", "").replace("-", "").replace("+0000", "Z")
+    attempt = f"{stamp}-{decision.airflow_run_id}-try{decision.try_number}"
+    url = Reports.at(settings.reports_uri).append_json(pipeline, decision.date, name, attempt, payload)
     if mlflow_run_id:
         mlflow = configure_mlflow(settings)
-        mlflow.MlflowClient().log_dict(mlflow_run_id, payload, f"decisions/{decision.date}-{name}.json")
+        artifact = f"decisions/{decision.date}/{name}/{url.rsplit('/', 1)[-1]}"
+        mlflow.MlflowClient().log_dict(mlflow_run_id, payload, artifact)
     return url
 
 
@@ -210,7 +242,8 @@ def settle_promotion(
     )
     moved = verdict == "promote" or (verdict == "reject" and not ctx.is_backfill)
     if verdict == "promote":
-        registry.promote(registered_model, version, expected_champion=champion_version)
+        if not registry.promote(registered_model, version, champion_version, ctx.airflow_run_id):
+            reasons.append(f"the aliases were moved by an earlier attempt of this run; try {ctx.try_number} records it")
     elif moved:
         registry.set_alias(registered_model, CHALLENGER, version)
     decision = Decision(
@@ -231,6 +264,7 @@ def settle_promotion(
         force_reason=force_reason,
         aliases_moved=moved,
         facts=facts,
+        try_number=ctx.try_number,
     )
     record_decision(decision, registry.settings, pipeline, run_id)
     return decision

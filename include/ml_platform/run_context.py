@@ -21,6 +21,7 @@ class RunContext:
     dag_id: str = ""
     task_id: str = ""
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    try_number: int = 1  # which attempt of this task this is (a retry, or a clear of the same run, counts up)
 
     def __post_init__(self) -> None:
         today = datetime.now(UTC).date()

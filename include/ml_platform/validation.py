@@ -13,7 +13,7 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ import pandas as pd
 
 from ml_platform.config.datasets import DatasetSchema
 from ml_platform.errors import ValidationFailed
+from ml_platform.lake import Lake, PartitionInfo
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -64,7 +65,7 @@ class FailedExpectation:
             parts.append(f"e.g. {self.sample_values!r}")
         return ", ".join(parts) or "failed without an observed value"
 
-    def _line(self) -> str:
+    def describe(self) -> str:
         target = f" on {self.column}" if self.column else ""
         expected = self._expected_text()
         return f"{self.expectation}{target}{f' ({expected})' if expected else ''}: {self._found_text()}"
@@ -85,7 +86,7 @@ class ValidationOutcome:
             f"{self.dataset} partition dt={self.dt.isoformat()} failed "
             f"{len(self.failed)} of {self.evaluated} expectations:"
         )
-        return "\n".join([head, *(f"  - {f._line()}" for f in self.failed)])
+        return "\n".join([head, *(f"  - {f.describe()}" for f in self.failed)])
 
     def failure(self, report_url: str | None = None, quarantined_to: str | None = None) -> ValidationFailed:
         """The typed failure a failed partition raises: not retryable, pointing at its report."""
@@ -147,6 +148,37 @@ def _run(df: pd.DataFrame, schema: DatasetSchema, day: date) -> ExpectationSuite
         # GX's renderer chokes on numpy 2's repr of its own metrics (`np.float64(1.0)`): store Python scalars.
         item.result = _map_leaves(item.result, lambda v: v.item() if isinstance(v, np.generic) else v)
     return result
+
+
+# -- verdicts kept by content hash -----------------------------------------------------------------------------
+# Bump when `_expectations` changes what it checks: verdicts kept under an older suite are then not trusted.
+SUITE_REVISION = 1
+
+
+def suite_version(schema: DatasetSchema) -> str:
+    """The suite is generated from the schema alone (the day is part of the verdict's key)."""
+    return f"r{SUITE_REVISION}-{schema.fingerprint()}"
+
+
+def validate_and_remember(
+    lake: Lake, schema: DatasetSchema, frame: pd.DataFrame, info: PartitionInfo
+) -> ValidationOutcome:
+    """Validate rows read from the lake and keep the verdict beside them, so no reader validates them twice."""
+    outcome = validate_partition(frame, schema, info.dt)
+    verdict = {
+        "success": outcome.success,
+        "evaluated": outcome.evaluated,
+        "failed": [f.describe() for f in outcome.failed],
+        "validated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    lake.remember_verdict(info, suite_version(schema), verdict)
+    return outcome
+
+
+def passed_before(lake: Lake, schema: DatasetSchema, info: PartitionInfo) -> bool:
+    """Whether exactly these rows passed this suite already (a failure is always validated again, for its report)."""
+    verdict = lake.verdict(info, suite_version(schema))
+    return bool(verdict and verdict["success"])
 
 
 # -- suite ------------------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from ml_platform.reports import Reports
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 DAY = date(2026, 7, 10)
 SMALL = {"steps": 2, "train_pairs": 16, "eval_questions": 6}
@@ -49,9 +51,7 @@ def test_finetune_registers_a_champion_with_hallucination_metrics(support_days) 
     support_days.cli("dags", "test", "llm_finetune", DAY.isoformat(), "-c", json.dumps(SMALL))
     mlflow.set_tracking_uri(support_days.env["MLFLOW_TRACKING_URI"])
     client = mlflow.MlflowClient()
-    decision = json.loads(
-        (Path(support_days.env["REPORTS_URI"]) / "llm_finetune" / DAY.isoformat() / "decision.json").read_text()
-    )
+    decision = Reports.at(support_days.env["REPORTS_URI"]).read_json("llm_finetune", DAY, "decision")
     version = client.get_model_version("support-assistant", decision["challenger_version"])
     for tag in ("base_model", "base_model_sha256", "prompt_version", "index_version"):
         assert version.tags[tag], tag

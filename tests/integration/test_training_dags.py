@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ml_platform.lake import Lake
+from ml_platform.reports import Reports
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 DAY = date(2026, 8, 20)
@@ -41,8 +42,7 @@ def versions(airflow, model: str) -> list[str]:
 
 
 def decision(airflow, model: str, day: date) -> dict:
-    path = Path(airflow.env["REPORTS_URI"]) / f"{model}_training" / day.isoformat() / "decision.json"
-    return json.loads(path.read_text())
+    return Reports.at(airflow.env["REPORTS_URI"]).read_json(f"{model}_training", day, "decision")
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +135,8 @@ def test_rollback_moves_champion_back_to_previous_with_a_reason(history) -> None
     history.cli("dags", "test", "model_rollback", "-c", conf)
     assert aliases(history, "churn-xgboost")["champion"] == "1"
     [record] = (Path(history.env["REPORTS_URI"]) / "model_rollback").glob("*/churn_rollback.json")
-    assert json.loads(record.read_text())["verdict"] == "rollback"
+    rollback = Reports.at(history.env["REPORTS_URI"]).read_json("model_rollback", record.parent.name, "churn_rollback")
+    assert rollback["verdict"] == "rollback"
 
 
 def test_a_three_day_backfill_records_decisions_but_moves_no_alias(history, running_airflow) -> None:

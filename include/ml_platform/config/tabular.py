@@ -7,7 +7,7 @@ training DAG, monitoring and registry entry, and nothing else to edit.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -33,6 +33,10 @@ class Window(StrictModel):
         if self.min_train_days > self.train_days:
             raise ValueError(f"min_train_days ({self.min_train_days}) > train_days ({self.train_days})")
         return self
+
+    def history(self, day: date) -> tuple[date, date]:
+        """The first and last day a model for `day` learns from (never `day` itself, its evaluation day)."""
+        return day - timedelta(days=self.train_days), day - timedelta(days=1)
 
 
 class Features(StrictModel):

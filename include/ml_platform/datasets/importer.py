@@ -64,6 +64,7 @@ def import_file(
     lake: Lake,
     date_column: str | None = None,
     seed: int = 0,
+    replace_other_source: bool = False,
 ) -> ImportResult:
     path = Path(path)
     if not path.exists():
@@ -85,5 +86,5 @@ def import_file(
     for day in dates:
         part = typed[(assigned == day).to_numpy()]
         if len(part):
-            result.partitions.append(lake.write(dataset, day, part, meta))
+            result.partitions.append(lake.write(dataset, day, part, meta, replace_other_source=replace_other_source))
     return result

@@ -53,6 +53,38 @@ class CoercionReport:
         }
 
 
+def _fits_int64(values: pd.Series) -> bool:
+    """A value beyond int64 stays a float, for validation's range check to name, instead of wrapping around."""
+    return bool(values.abs().max() < 2**63) if len(values) else True
+
+
+def unchecked_table_violations(frame: pd.DataFrame, schema: DatasetSchema) -> list[str]:
+    """The schema's column rules on a table Great Expectations does not validate (one without a label:
+    a knowledge base, chat logs), as lines that name the column and the offending ids."""
+    found = []
+    ids = frame[schema.id_column].astype("string") if schema.id_column in frame else pd.Series(dtype="string")
+    for spec in schema.columns:
+        values = frame[spec.name]
+        blank = values.isna() | (values.astype("string").str.strip() == "")
+        if blank.mean() > spec.max_null_fraction:
+            found.append(
+                f"{spec.name}: {int(blank.sum())} blank value(s), e.g. at {schema.id_column} {_some(ids[blank])}"
+            )
+        if spec.unique and values.dropna().duplicated().any():
+            repeated = values[values.duplicated(keep=False) & values.notna()]
+            found.append(f"{spec.name}: duplicated values {_some(repeated.astype('string'))}")
+        if spec.numeric:
+            low = values < spec.min if spec.min is not None else pd.Series(False, index=values.index)
+            high = values > spec.max if spec.max is not None else pd.Series(False, index=values.index)
+            if (low | high).any():
+                found.append(f"{spec.name}: values outside [{spec.min}, {spec.max}], e.g. {_some(values[low | high])}")
+    return found
+
+
+def _some(values: pd.Series) -> list[Any]:
+    return values.drop_duplicates().head(3).tolist()
+
+
 def _coerce_column(raw: pd.Series, spec: ColumnSpec, report: CoercionReport) -> pd.Series:
     text = raw.astype("string").str.strip()
     blank = text.isna() | (text == "")
@@ -76,7 +108,7 @@ def _coerce_column(raw: pd.Series, spec: ColumnSpec, report: CoercionReport) -> 
     if blank.any() and spec.numeric:
         report.unparseable.setdefault(spec.name, {"dtype": spec.dtype, "count": 0, "examples": []})
         report.unparseable[spec.name]["blank"] = int(blank.sum())
-    if spec.dtype == "int" and not parsed.isna().any() and (parsed == parsed.round()).all():
+    if spec.dtype == "int" and not parsed.isna().any() and (parsed == parsed.round()).all() and _fits_int64(parsed):
         return parsed.astype("int64")
     if spec.dtype == "bool":
         return parsed.astype("bool") if not parsed.isna().any() else parsed.astype("object")

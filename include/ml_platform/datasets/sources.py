@@ -3,6 +3,7 @@ a landing folder. Both return {table: (frame, metadata)} for one ingest group an
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import date
 from typing import Any
@@ -13,7 +14,7 @@ from ml_platform.config.datasets import load_schema
 from ml_platform.config.pipelines import IngestGroup
 from ml_platform.datasets.common import rng_for
 from ml_platform.datasets.scenario import DemoConfig, inject_bad_data
-from ml_platform.datasets.schema import coerce_to_schema
+from ml_platform.datasets.schema import coerce_to_schema, unchecked_table_violations
 from ml_platform.errors import BadInput, ConfigError, PartitionMissing
 from ml_platform.storage import open_store
 
@@ -73,27 +74,50 @@ def demo_tables(group: IngestGroup, day: date, seed: int, demo: DemoConfig) -> T
 
 
 def landing_tables(group: IngestGroup, day: date, landing_uri: str) -> Tables:
-    """Files dropped at LANDING_URI/<table>/<date>.parquet|csv, typed by each table's schema; a file that lacks
-    a column of its schema is refused with the columns it lacks."""
+    """Files dropped at LANDING_URI/<table>/<date>.parquet|csv, typed by each table's schema.
+
+    A nightly feed must have exactly its schema's columns: a file that lacks one, or carries one the schema
+    does not know (a renamed or shifted column), is refused by name. Tables without a label, which Great
+    Expectations does not validate, get the schema's column rules here (blank required values, duplicate ids)."""
     store = open_store(landing_uri)
     tables = {}
     for name in group.tables:
+        schema = load_schema(name)
         frame, key = _read_landed(store, name, day)
-        frame, report = coerce_to_schema(frame, load_schema(name))
-        if not report.ok:
-            raise BadInput(f"{store.url(key)}: " + "; ".join(report.lines()))
+        frame, report = coerce_to_schema(frame, schema)
+        problems = [] if report.ok else report.lines()[1:]
+        if report.ok and report.extra_columns:
+            problems.append(f"columns not in the {name} schema: {', '.join(map(str, report.extra_columns))}")
+        if not problems and not schema.has_label:
+            problems = unchecked_table_violations(frame, schema)
+        if problems:
+            raise BadInput(f"{store.url(key)} refused: " + "; ".join(problems))
         tables[name] = (frame, {"source": "landing", "file": store.url(key), "coercion": report.as_dict()})
     return tables
+
+
+def _read_csv(data: io.BytesIO) -> pd.DataFrame:
+    """All columns as text (the schema types them); a repeated column name is refused, since pandas would
+    silently rename the second one and keep whichever it read first."""
+    header = next(csv.reader([data.getvalue().split(b"\n", 1)[0].decode("utf-8")]), [])
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if repeated:
+        raise BadInput(f"has a duplicated header: {', '.join(repeated)} appear(s) more than once")
+    return pd.read_csv(data, dtype=str)
 
 
 def _read_landed(store, name: str, day: date) -> tuple[pd.DataFrame, str]:
     """The landed file of a table and day; a file that cannot be read, or holds no rows, is refused by name
     (the same file fails the same way on every retry)."""
-    for suffix, reader in ((".parquet", pd.read_parquet), (".csv", lambda b: pd.read_csv(b, dtype=str))):
+    for suffix, reader in ((".parquet", pd.read_parquet), (".csv", _read_csv)):
         key = f"{name}/{day.isoformat()}{suffix}"
         if store.exists(key):
             try:
                 frame = reader(io.BytesIO(store.get(key)))
+            except UnicodeDecodeError as error:
+                raise BadInput(f"{store.url(key)} is not UTF-8 text ({error}): re-export it as UTF-8") from error
+            except BadInput as error:
+                raise BadInput(f"{store.url(key)} {error}") from error
             except Exception as error:  # pandas and pyarrow raise many kinds for a bad file; all mean "unreadable"
                 raise BadInput(f"{store.url(key)} cannot be read as {suffix[1:]}: {error}") from error
             if frame.empty:

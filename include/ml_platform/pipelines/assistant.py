@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ml_platform import names
 from ml_platform.config.assistant import AssistantConfig
 from ml_platform.lake import Lake
-from ml_platform.registry import CHAMPION, ModelRegistry, run_tags, settle_promotion, train_or_reuse
+from ml_platform.registry import ModelRegistry, run_tags, settle_promotion, train_or_reuse
 from ml_platform.reports import Reports
 from ml_platform.run_context import RunContext
 from ml_platform.settings import Settings
@@ -155,7 +155,7 @@ def evaluate_step(config: AssistantConfig, settings: Settings, ctx: RunContext, 
         lake.read(config.tables.eval, ctx.day), config.evaluation.questions, config.finetune.seed
     )
     contexts = retrieve_contexts(questions, open_live_retriever(settings.vector_store_uri), config)
-    champion = registry.alias_version(config.registered_model, CHAMPION)
+    champion = registry.champion_seen_by(config.registered_model, trained["version"], ctx.airflow_run_id)
     versions = {"challenger": trained["version"]}
     if champion is not None and champion != trained["version"]:
         versions["champion"] = champion
@@ -195,7 +195,8 @@ def decide_step(
     config: AssistantConfig, settings: Settings, ctx: RunContext, trained: dict[str, Any], evaluation: dict[str, Any]
 ) -> dict[str, Any]:
     registry = ModelRegistry(settings)
-    champion = registry.alias_version(config.registered_model, CHAMPION)
+    # The champion the evaluation compared against; the alias move checks it is still the champion.
+    champion = evaluation["champion_version"]
     models = evaluation["models"]
     decision = settle_promotion(
         registry,

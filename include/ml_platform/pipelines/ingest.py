@@ -44,7 +44,7 @@ def ingest_step(
     lake = Lake.at(settings.lake_uri)
     partitions = []
     for name, (frame, meta) in tables.items():
-        info = lake.write(name, ctx.day, frame, meta)
+        info = lake.write(name, ctx.day, frame, meta, replace_other_source=bool(ctx.params.get("replace_other_source")))
         log.info("landed %s/dt=%s: %d rows, hash %s (%s)", name, ctx.day, info.rows, info.content_hash, meta["source"])
         partitions.append(info.as_dict() | {"label_rate": _label_rate(name, frame), "meta": meta})
     record = {

@@ -22,6 +22,7 @@ from ml_platform.config.tabular import ModelConfig
 from ml_platform.dates import as_date
 from ml_platform.errors import LLMBudgetExceeded, PlatformError, QuestionDrift
 from ml_platform.lake import Lake
+from ml_platform.pipelines.screening import require_valid, screen_history
 from ml_platform.registry import CHAMPION, ModelRegistry
 from ml_platform.reports import Reports
 from ml_platform.run_context import RunContext
@@ -46,7 +47,7 @@ def tabular_monitor_step(config: ModelConfig, settings: Settings, ctx: RunContex
     if champion is None:
         log.info("%s has no champion yet: nothing to monitor", config.registered_model)
         return {"model": config.name, "day": ctx.day.isoformat(), "verdict": "no_champion", "retrain": False}
-    result, version_info = _tabular_drift(config, settings, ctx.day, registry, champion)
+    result, version_info = _tabular_drift(config, settings, ctx, registry, champion)
     reports = Reports.at(settings.reports_uri)
     html_url = reports.write_bytes(names.MONITORING, ctx.day, names.drift_report(config.name), result.html.encode())
     retrain = result.drifted and not ctx.is_backfill
@@ -73,24 +74,27 @@ def tabular_monitor_step(config: ModelConfig, settings: Settings, ctx: RunContex
     return record
 
 
-def _tabular_drift(config: ModelConfig, settings: Settings, day: date, registry: ModelRegistry, champion: str):
+def _tabular_drift(config: ModelConfig, settings: Settings, ctx: RunContext, registry: ModelRegistry, champion: str):
     import mlflow.xgboost
 
     from ml_platform.monitoring.drift import tabular_drift
     from ml_platform.tabular.features import raw_feature_columns, score
 
     lake = Lake.at(settings.lake_uri)
+    require_valid(settings, config.dataset, ctx.day, names.MONITORING, ctx)
     days, version_info = _champion_reference(registry, config, champion)
+    screen_history(settings, config.dataset, days, names.MONITORING, ctx)
+    days = [d for d in days if lake.exists(config.dataset, d)]
     reference = pd.concat([lake.read(config.dataset, d) for d in days], ignore_index=True)
     if len(reference) > config.monitoring.max_reference_rows:
         reference = reference.sample(n=config.monitoring.max_reference_rows, random_state=0).reset_index(drop=True)
-    current = lake.read(config.dataset, day)
+    current = lake.read(config.dataset, ctx.day)
     model = mlflow.xgboost.load_model(f"models:/{config.registered_model}/{champion}")
     schema = load_schema(config.dataset)
     with_scores = config.monitoring.prediction_drift
     result = tabular_drift(
         config.name,
-        day,
+        ctx.day,
         reference,
         current,
         schema,

@@ -19,9 +19,9 @@ from ml_platform import names
 from ml_platform.config.datasets import load_schema
 from ml_platform.config.tabular import ModelConfig
 from ml_platform.lake import Lake
+from ml_platform.pipelines.screening import quarantine_failed, require_valid, screen_history
 from ml_platform.policy import Decision
 from ml_platform.registry import (
-    CHAMPION,
     ModelRegistry,
     record_decision,
     run_tags,
@@ -38,32 +38,22 @@ log = logging.getLogger(__name__)
 # -- validate ----------------------------------------------------------------------------------------------
 def validate_step(config: ModelConfig, settings: Settings, ctx: RunContext) -> dict[str, Any]:
     """Validate the day's partition; a failure quarantines it and raises before anything is trained."""
-    from ml_platform.validation import validate_partition
+    from ml_platform.validation import validate_and_remember
 
     lake, reports = Lake.at(settings.lake_uri), Reports.at(settings.reports_uri)
     frame, partition = lake.load(config.dataset, ctx.day)
-    outcome = validate_partition(frame, load_schema(config.dataset), ctx.day)
-    html_url = reports.write_bytes(config.pipeline, ctx.day, "validation.html", outcome.html.encode())
+    outcome = validate_and_remember(lake, load_schema(config.dataset), frame, partition)
     reports.write_json(config.pipeline, ctx.day, names.VALIDATION_RESULT, outcome.result_json)
-    record = outcome.as_record() | {"model": config.name, "rows": len(frame), "html_report": html_url}
+    record = outcome.as_record() | {"model": config.name, "rows": len(frame), "content_hash": partition.content_hash}
     if outcome.success:
-        reports.write_json(config.pipeline, ctx.day, names.VALIDATION, record)
+        html_url = reports.write_bytes(config.pipeline, ctx.day, "validation.html", outcome.html.encode())
+        reports.write_json(config.pipeline, ctx.day, names.VALIDATION, record | {"html_report": html_url})
         log.info("%s dt=%s passed %d expectations (%s)", config.dataset, ctx.day, outcome.evaluated, html_url)
-        return record
-    folder = lake.quarantine(
-        config.dataset,
-        ctx.day,
-        {
-            "reason": "validation failed",
-            "pipeline": config.pipeline,
-            "airflow_run_id": ctx.airflow_run_id,
-            "failed": [f.expectation + (f" on {f.column}" if f.column else "") for f in outcome.failed],
-            "validation_report": html_url,
-        },
-        expected_hash=partition.content_hash,
+        return record | {"html_report": html_url}
+    folder, html_url = quarantine_failed(settings, outcome, partition, config.pipeline, ctx)
+    reports.write_json(
+        config.pipeline, ctx.day, names.VALIDATION, record | {"html_report": html_url, "quarantined_to": folder}
     )
-    reports.write_json(config.pipeline, ctx.day, names.VALIDATION, record | {"quarantined_to": folder})
-    log.error(outcome.error_message())
     raise outcome.failure(report_url=html_url, quarantined_to=folder)
 
 
@@ -81,6 +71,9 @@ def train_step(config: ModelConfig, settings: Settings, ctx: RunContext) -> dict
     from ml_platform.tabular.training import load_training_data
 
     lake = Lake.at(settings.lake_uri)
+    require_valid(settings, config.dataset, ctx.day, config.pipeline, ctx)
+    first, last = config.window.history(ctx.day)
+    left_out = screen_history(settings, config.dataset, lake.dates(config.dataset, first, last), config.pipeline, ctx)
     data = load_training_data(lake, config, ctx.day)
     key = training_key(config, data.partitions)
     registry = ModelRegistry(settings)
@@ -91,7 +84,7 @@ def train_step(config: ModelConfig, settings: Settings, ctx: RunContext) -> dict
         train=lambda: _train_and_log(config, settings, ctx, data, key, registry, lake),
         reuse=_reused_record,
     )
-    record["model"] = config.name
+    record |= {"model": config.name, "quarantined_history": left_out}
     Reports.at(settings.reports_uri).write_json(config.pipeline, ctx.day, names.TRAINING, record)
     return record
 
@@ -225,7 +218,7 @@ def decide_step(
 ) -> dict[str, Any]:
     registry, lake = ModelRegistry(settings), Lake.at(settings.lake_uri)
     model, version = config.registered_model, training["version"]
-    champion = registry.alias_version(model, CHAMPION)
+    champion = registry.champion_seen_by(model, version, ctx.airflow_run_id)
     champion_metrics = None
     if champion is not None and champion != version:
         champion_metrics = _champion_metrics(config, registry, champion, lake, ctx.day)
@@ -273,6 +266,7 @@ def rollback_step(config: ModelConfig, settings: Settings, ctx: RunContext) -> d
         forced=True,
         force_reason=reason,
         aliases_moved=True,
+        try_number=ctx.try_number,
     )
     url = record_decision(decision, settings, names.ROLLBACK, name=names.rollback_record(config.name))
     return decision.as_dict() | {"decision_record": url}

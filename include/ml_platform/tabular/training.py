@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -45,12 +45,12 @@ def _sample(frame: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:
 
 def load_training_data(lake: Lake, config: ModelConfig, day: date | str) -> TrainingData:
     day = as_date(day)
-    window_start = day - timedelta(days=config.window.train_days)
-    landed = lake.dates(config.dataset, window_start, day - timedelta(days=1))
+    first, last = config.window.history(day)
+    landed = lake.dates(config.dataset, first, last)
     if len(landed) < config.window.min_train_days:
         raise NotEnoughHistory(
-            f"{config.name}: {len(landed)} landed day(s) of {config.dataset} between {window_start} and "
-            f"{day - timedelta(days=1)}; at least {config.window.min_train_days} are needed to train: backfill "
+            f"{config.name}: {len(landed)} landed day(s) of {config.dataset} between {first} and "
+            f"{last}; at least {config.window.min_train_days} are needed to train: backfill "
             f"{names.INGEST} for those dates first"
         )
     frames = {

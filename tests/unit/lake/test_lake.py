@@ -7,6 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from ml_platform.errors import BadInput
 from ml_platform.lake import Lake, PartitionMissing, content_hash, partition_key
 from ml_platform.storage import LocalStore, open_store
 
@@ -163,3 +164,26 @@ def test_quarantine_of_a_partition_relanded_before_the_move_keeps_the_new_one(la
     assert lake.info("churn", "2026-11-01").content_hash == relanded.content_hash
     [entry] = lake.quarantined("churn")
     assert "re-landed" in entry["left_in_place"]
+
+
+def test_a_replaced_partition_keeps_its_earlier_rows(lake: Lake) -> None:
+    first, second = pd.DataFrame({"x": [1, 2]}), pd.DataFrame({"x": [3]})
+    lake.write("t", "2026-11-01", first, {"source": "landing"})
+    lake.write("t", "2026-11-01", first, {"source": "landing"})  # same rows: nothing to keep
+    assert lake.versions("t", "2026-11-01") == []
+    lake.write("t", "2026-11-01", second, {"source": "landing"})
+    kept = lake.versions("t", "2026-11-01")
+    assert [v["content_hash"] for v in kept] == [content_hash(first)]
+    assert "_versions/t/dt" in kept[0]["kept_at"] and kept[0]["rows"] == 2
+    assert lake.read("t", "2026-11-01").equals(second)
+    assert lake.dates("t") == [date(2026, 11, 1)], "kept versions are not partitions"
+
+
+def test_a_partition_from_another_source_is_not_replaced_without_the_flag(lake: Lake) -> None:
+    imported = pd.DataFrame({"x": [1, 2]})
+    lake.write("t", "2026-11-01", imported, {"source": "import", "file": "/data/export.csv"})
+    with pytest.raises(BadInput, match=r"t/dt=2026-11-01 .* came from 'import' \(/data/export.csv\); refusing"):
+        lake.write("t", "2026-11-01", pd.DataFrame({"x": [9]}), {"source": "demo"})
+    assert lake.read("t", "2026-11-01").equals(imported)
+    lake.write("t", "2026-11-01", pd.DataFrame({"x": [9]}), {"source": "demo"}, replace_other_source=True)
+    assert [v["source"] for v in lake.versions("t", "2026-11-01")] == ["import"]

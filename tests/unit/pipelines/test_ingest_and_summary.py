@@ -130,7 +130,7 @@ def test_cells_round_for_people_and_the_json_keeps_full_precision() -> None:
     [
         (b"", "cannot be read as csv"),
         (b"customerID,gender\n", "holds no rows"),
-        ("customerID,gender\n7590-VHVEG,Fémale\n".encode("latin-1"), "cannot be read as csv"),
+        ("customerID,gender\n7590-VHVEG,Fémale\n".encode("latin-1"), "is not UTF-8 text"),
     ],
     ids=["empty", "header-only", "not-utf8"],
 )

@@ -10,9 +10,11 @@ import pytest
 from ml_platform.errors import ChampionMoved
 from ml_platform.policy import PromotionPolicy
 from ml_platform.registry import CHAMPION, ModelRegistry, settle_promotion
+from ml_platform.reports import Reports
 from ml_platform.run_context import RunContext
 
 MODEL = "aliases-test"
+DAY = date(2026, 11, 20)
 POLICY = PromotionPolicy.model_validate({"primary_metric": "roc_auc", "min_improvement": 0.0, "gates": []})
 
 
@@ -26,13 +28,13 @@ def registry(settings, tmp_path) -> ModelRegistry:
     return registry
 
 
-def settle(registry: ModelRegistry, version: str, champion: str | None):
+def settle(registry: ModelRegistry, version: str, champion: str | None, run_id: str = "scheduled__x", attempt: int = 1):
     return settle_promotion(
         registry,
         model="aliases",
         registered_model=MODEL,
         pipeline="aliases_training",
-        ctx=RunContext(date(2026, 11, 20), "scheduled", "scheduled__x", "aliases_training"),
+        ctx=RunContext(DAY, "scheduled", run_id, "aliases_training", try_number=attempt),
         version=version,
         run_id=None,
         policy=POLICY,
@@ -58,3 +60,32 @@ def test_a_rolled_back_version_is_not_promoted_again(registry: ModelRegistry) ->
     assert registry.alias_version(MODEL, CHAMPION) == "1"
     assert settle(registry, "3", champion="1").verdict == "promote"
     assert registry.aliases(MODEL) == {"champion": "3", "previous": "1", "challenger": "2"}
+
+
+def test_a_retry_after_the_aliases_moved_still_records_the_promotion(registry: ModelRegistry) -> None:
+    # Attempt 1 moved the aliases and died before writing its record.
+    assert registry.promote(MODEL, "3", expected_champion="1", airflow_run_id="scheduled__x")
+    seen = registry.champion_seen_by(MODEL, "3", "scheduled__x")
+    assert seen == "1", "the retry judges against the champion the first attempt replaced"
+    decision = settle(registry, "3", champion=seen, attempt=2)
+    assert (decision.verdict, decision.champion_before, decision.champion_after) == ("promote", "1", "3")
+    assert "earlier attempt of this run" in decision.reasons[-1]
+    assert registry.aliases(MODEL) == {"champion": "3", "previous": "1"}
+    # Another run (a rerun of the date) sees the champion as it is: nothing left to decide.
+    assert registry.champion_seen_by(MODEL, "3", "manual__y") == "3"
+    assert settle(registry, "3", champion="3", run_id="manual__y").verdict == "unchanged"
+
+
+def test_every_attempt_keeps_its_own_decision_record(registry: ModelRegistry, settings) -> None:
+    settle(registry, "2", champion="1", attempt=1)
+    settle(registry, "3", champion="2", attempt=2)
+    settle(registry, "3", champion="3", run_id="manual__rerun")
+    reports = Reports.at(settings.reports_uri)
+    history = reports.history("aliases_training", DAY, "decision")
+    assert [(d["airflow_run_id"], d["try_number"], d["verdict"]) for d in history] == [
+        ("scheduled__x", 1, "promote"),
+        ("scheduled__x", 2, "promote"),
+        ("manual__rerun", 1, "unchanged"),
+    ]
+    assert all(d["recorded_at"] for d in history)
+    assert reports.read_json("aliases_training", DAY, "decision") == history[-1], "the record points at the newest"
