@@ -62,6 +62,7 @@ test: install  ## the whole suite: lint, import contracts, unit, DAG, integratio
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+	$(BIN)/python scripts/reliability_doc.py
 
 lint: install  ## ruff check and the package's import contracts (layers, no cycles, no Airflow)
 	$(BIN)/ruff check .
