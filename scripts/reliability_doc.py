@@ -44,7 +44,11 @@ def markdown_table(columns: list[str], rows: list[dict[str, str]]) -> str:
 
 def main() -> int:
     folder = results_dir()
-    found = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))} if folder.exists() else {}
+    found: dict[str, dict] = {}
+    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
+        part = json.loads(path.read_text())
+        matrix = found.setdefault(part["matrix"], part | {"rows": []})
+        matrix["rows"] += part["rows"]
     if not found:
         print(f"no reliability results under {folder}: run `make test` first", file=sys.stderr)
         return 1

@@ -136,10 +136,12 @@ class Lake:
         return info
 
     def _keep_version(self, dataset: str, dt: date, data: bytes, facts: dict[str, Any]) -> None:
+        folder = f"{VERSIONS}/{dataset}/dt={dt.isoformat()}/"
+        digest = facts.get("content_hash")
+        if any(f"-{digest}/" in key for key in self.store.list(folder)):
+            return  # kept already, by an attempt that died before its replacement landed
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        self.store.put(
-            f"{VERSIONS}/{dataset}/dt={dt.isoformat()}/{stamp}-{facts.get('content_hash')}/{PART_FILE}", data
-        )
+        self.store.put(f"{folder}{stamp}-{digest}/{PART_FILE}", data)
 
     def versions(self, dataset: str, dt: date | str) -> list[dict[str, Any]]:
         """Earlier rows of a partition, oldest first, each with its own facts and where it is kept."""

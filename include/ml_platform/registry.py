@@ -178,6 +178,12 @@ def train_or_reuse(
         return train()
     run, version = found
     log.info("%s: same config and data as run %s (version %s); reusing it", model, run.info.run_id, version)
+    # The run that registered the version may have died before tagging it: complete the tags from its run's.
+    present = registry.version(model, version).tags
+    missing = {k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.") and k not in present}
+    if missing:
+        log.info("%s version %s: completing tags %s from run %s", model, version, sorted(missing), run.info.run_id)
+        registry.tag_version(model, version, missing)
     return reuse(run, version)
 
 

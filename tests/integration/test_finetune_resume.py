@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.reliability import record_fault
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 RUN = """
@@ -79,6 +81,13 @@ def test_killed_finetune_resumes_from_the_last_checkpoint(tmp_path: Path) -> Non
     # The history is the killed attempt's checkpointed losses, then this attempt's: exactly, not approximately.
     checkpointed = json.loads((tmp_path / "killed" / "ck" / "step-000002" / "state.json").read_text())["losses"]
     assert resumed["history"] == checkpointed + resumed["losses"] and len(checkpointed) == 2
+    record_fault(
+        "kill_finetune",
+        fault="SIGKILL during LoRA fine-tuning (after checkpoint 2 of 4)",
+        retried="the finetune task, from its last checkpoint (same batches, same optimizer state)",
+        saw="resuming from checkpoint step 2 of 4; a loss history that joins the killed attempt's to the retry's",
+        lost="the steps after the last checkpoint, recomputed; nothing else",
+    )
 
 
 def test_a_retry_after_the_last_checkpoint_keeps_the_loss_history(tmp_path: Path) -> None:
