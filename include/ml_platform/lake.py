@@ -160,6 +160,17 @@ class Lake:
         names the partition (retrying the wait will not make an upstream run happen)."""
         if self.exists(dataset, dt):
             return True
+        rejected = self.quarantined(dataset, dt)
+        if rejected:
+            # Another pipeline judged this day's rows bad already: waiting six hours would not change them.
+            latest = rejected[-1]
+            raise PartitionMissing(
+                f"{dataset}/dt={as_date(dt)} was quarantined ({latest.get('reason')}: "
+                f"{'; '.join(latest.get('failed', [])) or 'see reason.json'}) to {self.store.url(latest['folder'])}/ "
+                f"by {latest.get('pipeline', 'a pipeline')}. Land a fixed file, run {names.INGEST} for "
+                f"{as_date(dt)}, then clear this task.",
+                retryable=False,
+            )
         if waited > patience:
             raise PartitionMissing(
                 f"{dataset}/dt={as_date(dt)} has not landed in {self.store.uri} after {waited}: did {names.INGEST} "
@@ -270,8 +281,10 @@ class Lake:
             self.store.delete(source)
         return folder
 
-    def quarantined(self, dataset: str) -> list[dict[str, Any]]:
-        keys = self.store.list(f"{QUARANTINE}/{dataset}/")
+    def quarantined(self, dataset: str, dt: date | str | None = None) -> list[dict[str, Any]]:
+        """The quarantine records of a dataset (of one date, when given), oldest first."""
+        day = f"dt={as_date(dt).isoformat()}/" if dt is not None else ""
+        keys = self.store.list(f"{QUARANTINE}/{dataset}/{day}")
         return [
             json.loads(self.store.get(k)) | {"folder": k.rsplit("/", 1)[0]} for k in keys if k.endswith("/reason.json")
         ]

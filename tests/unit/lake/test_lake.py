@@ -187,3 +187,15 @@ def test_a_partition_from_another_source_is_not_replaced_without_the_flag(lake: 
     assert lake.read("t", "2026-11-01").equals(imported)
     lake.write("t", "2026-11-01", pd.DataFrame({"x": [9]}), {"source": "demo"}, replace_other_source=True)
     assert [v["source"] for v in lake.versions("t", "2026-11-01")] == ["import"]
+
+
+def test_a_sensor_waiting_for_a_quarantined_day_fails_at_once_with_the_reason(lake: Lake) -> None:
+    from datetime import timedelta
+
+    lake.write("t", "2026-11-01", frame(3))
+    lake.quarantine("t", "2026-11-01", {"reason": "validation failed", "failed": ["x not null"], "pipeline": "mon"})
+    with pytest.raises(PartitionMissing, match=r"t/dt=2026-11-01 was quarantined \(validation failed: x not null\)"):
+        lake.landed("t", "2026-11-01", waited=timedelta(0), patience=timedelta(hours=6))
+    assert not lake.landed("t", "2026-11-02", waited=timedelta(0), patience=timedelta(hours=6))
+    lake.write("t", "2026-11-01", frame(4))  # a fixed file re-landed: the wait is over
+    assert lake.landed("t", "2026-11-01", waited=timedelta(0), patience=timedelta(hours=6))
