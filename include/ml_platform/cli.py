@@ -125,6 +125,20 @@ def cmd_drift_timeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Rebuild a registered version from its record into a scratch folder and compare; exit 1 if it differs."""
+    from pathlib import Path
+
+    from ml_platform.pipelines.reproduce import reproduce
+    from ml_platform.settings import Settings
+
+    settings = Settings.from_env()
+    scratch = Path(args.scratch or settings.project_root / ".local" / "reproduce" / f"{args.model}-v{args.version}")
+    outcome = reproduce(settings, args.model, str(args.version), scratch)
+    print("\n".join(outcome.lines()))
+    return 0 if outcome.reproduced else 1
+
+
 def nightly_dags() -> list[str]:
     """The DAGs of a night in the order they run: ingest, monitoring, every model's training, the assistant."""
     from ml_platform import names
@@ -200,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     timeline.add_argument("--end", default=today)
     timeline.add_argument("--onset", default=None, help="known drift onset to mark (default: the demo scenario's)")
     timeline.set_defaults(func=cmd_drift_timeline)
+
+    rebuild = sub.add_parser("reproduce", help="rebuild a registered version from its record and compare")
+    rebuild.add_argument("--model", required=True, help="churn or fraud")
+    rebuild.add_argument("--version", required=True, help="the registered version number")
+    rebuild.add_argument("--scratch", default=None, help="where the rebuilt model goes (default: .local/reproduce/)")
+    rebuild.set_defaults(func=cmd_reproduce)
 
     nightly = sub.add_parser("nightly-dags", help="the DAG ids of a night, in the order they run")
     nightly.set_defaults(func=cmd_nightly_dags)

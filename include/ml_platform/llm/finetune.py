@@ -147,6 +147,10 @@ def finetune(
         target_modules=list(config.lora.target_modules),
         task_type="CAUSAL_LM",
     )
+    # Kernels with a deterministic variant use it (on the CPU nearly all are); any other warns, never fails.
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    # LoRA's A matrices start random: seeded, so the same examples and config give the same adapter.
+    torch.manual_seed(config.seed)
     peft_model = get_peft_model(model, lora)
     trainable = [p for p in peft_model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=0.0)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ml_platform import names
 from ml_platform.config.assistant import AssistantConfig
 from ml_platform.lake import Lake
+from ml_platform.provenance import RECORD_ARTIFACT, build_record, sha256_files
 from ml_platform.registry import ModelRegistry, run_tags, settle_promotion, train_or_reuse
 from ml_platform.reports import Reports
 from ml_platform.run_context import RunContext
@@ -102,6 +103,29 @@ def _finetune_and_log(
         )
         for step, loss in enumerate(result.history, start=1):
             mlflow.log_metric("train_loss", loss, step=step)
+        # The weights only: adapter_config.json names the base model's local path, which differs per machine.
+        adapter_sha256 = sha256_files(result.adapter_dir, ("adapter_model.safetensors",))
+        mlflow.log_param("adapter_sha256", adapter_sha256)
+        mlflow.log_dict(
+            build_record(
+                kind="assistant",
+                model=config.name,
+                date=ctx.day.isoformat(),
+                config=config.model_dump(mode="json"),
+                config_hash=tags["training_key"],
+                partitions=[lake.info(config.tables.qa, ctx.day).as_dict() | {"role": "train"}],
+                seeds={"finetune": config.finetune.seed},
+                model_sha256=adapter_sha256,
+                root=registry.settings.project_root,
+                extra={
+                    "base_model": base.name,
+                    "base_model_sha256": base.sha256,
+                    "prompt_version": config.prompt.version,
+                    "index_version": retriever.index_name,
+                },
+            ),
+            RECORD_ARTIFACT,
+        )
         info = _log_assistant(mlflow, result.adapter_dir, config, base)
     version = str(info.registered_model_version)
     registry.tag_version(config.registered_model, version, tags)
@@ -111,6 +135,7 @@ def _finetune_and_log(
         "reused": False,
         "finetune": result.as_dict(),
         "data": data_stats,
+        "adapter_sha256": adapter_sha256,
     }
 
 

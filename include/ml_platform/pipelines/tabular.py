@@ -21,6 +21,7 @@ from ml_platform.config.tabular import ModelConfig
 from ml_platform.lake import Lake
 from ml_platform.pipelines.screening import quarantine_failed, require_valid, screen_history
 from ml_platform.policy import Decision
+from ml_platform.provenance import RECORD_ARTIFACT, build_record
 from ml_platform.registry import (
     ModelRegistry,
     record_decision,
@@ -101,6 +102,7 @@ def _reused_record(run: Any, version: str) -> dict[str, Any]:
         "auc_vs_best": run.data.metrics.get("auc_vs_best"),
         "threshold": float(run.data.params.get("threshold", 0.5)),
         "training_key": run.data.tags.get("training_key"),
+        "model_sha256": run.data.params.get("model_sha256"),
     }
 
 
@@ -127,6 +129,7 @@ def _train_and_log(
         if oracle:
             mlflow.log_metrics({"oracle_roc_auc": oracle, "auc_vs_best": ratio})
         mlflow.log_dict({"partitions": data.partitions}, "data/partitions.json")
+        mlflow.log_dict(provenance_record(config, settings, ctx, data, result), RECORD_ARTIFACT)
         mlflow.log_dict({"feature_names": result.feature_names}, "data/features.json")
         validation = Reports.at(settings.reports_uri).find_json(config.pipeline, ctx.day, names.VALIDATION_RESULT)
         if validation is not None:
@@ -160,7 +163,23 @@ def _train_and_log(
         "auc_vs_best": ratio,
         "threshold": result.threshold,
         "training_key": key,
+        "model_sha256": result.model_sha256,
     }
+
+
+def provenance_record(config: ModelConfig, settings: Settings, ctx: RunContext, data, result) -> dict[str, Any]:
+    """Everything `ml-platform reproduce` needs to rebuild this version and explain a difference."""
+    return build_record(
+        kind="tabular",
+        model=config.name,
+        date=ctx.day.isoformat(),
+        config=config.model_dump(mode="json"),
+        config_hash=config.training_fingerprint(),
+        partitions=data.partitions,
+        seeds={"xgboost": config.model.seed, "sampling": config.model.seed},
+        model_sha256=result.model_sha256,
+        root=settings.project_root,
+    )
 
 
 def _training_params(config: ModelConfig, data, result) -> dict[str, Any]:
@@ -175,6 +194,7 @@ def _training_params(config: ModelConfig, data, result) -> dict[str, Any]:
         "threshold": round(result.threshold, 6),
         "imbalance": config.model.imbalance,
         "sample_rows_per_day": config.window.sample_rows_per_day,
+        "model_sha256": result.model_sha256,
     }
 
 

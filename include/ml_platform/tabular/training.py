@@ -20,6 +20,7 @@ from ml_platform.config.tabular import ModelConfig
 from ml_platform.dates import as_date
 from ml_platform.errors import NotEnoughHistory
 from ml_platform.lake import Lake
+from ml_platform.provenance import sha256_bytes
 from ml_platform.tabular.features import encode
 from ml_platform.tabular.metrics import choose_threshold, evaluate
 
@@ -89,6 +90,11 @@ class TrainingResult:
     p_test: np.ndarray
     x_test: pd.DataFrame
     data: TrainingData
+
+    @property
+    def model_sha256(self) -> str:
+        """The trained booster's bytes, hashed: equal hashes mean the same model, bit for bit."""
+        return sha256_bytes(bytes(self.model.get_booster().save_raw(raw_format="ubj")))
 
 
 def train_and_evaluate(data: TrainingData, config: ModelConfig, schema: DatasetSchema | None = None) -> TrainingResult:
