@@ -216,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     timeline.set_defaults(func=cmd_drift_timeline)
 
     rebuild = sub.add_parser("reproduce", help="rebuild a registered version from its record and compare")
-    rebuild.add_argument("--model", required=True, help="churn or fraud")
+    rebuild.add_argument("--model", required=True, help="churn, fraud or support_assistant")
     rebuild.add_argument("--version", required=True, help="the registered version number")
     rebuild.add_argument("--scratch", default=None, help="where the rebuilt model goes (default: .local/reproduce/)")
     rebuild.set_defaults(func=cmd_reproduce)

@@ -11,8 +11,8 @@ import json
 import sys
 from datetime import date, timedelta
 
-SMALL = {"steps": 4, "train_pairs": 16, "eval_questions": 6}
-HISTORY = 5
+SMALL = {"steps": 2, "train_pairs": 8, "eval_questions": 4}
+HISTORY = 3
 # Wall-clock measurements: they describe the machine, not the model, and differ on every run.
 TIMED = ("latency", "seconds", "per_s")
 

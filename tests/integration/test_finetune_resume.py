@@ -66,9 +66,17 @@ def run(store: Path, kill_at_checkpoint: int | None = None) -> dict | None:
     return json.loads(line.removeprefix("RESULT ")) | {"log": output}
 
 
-def test_killed_finetune_resumes_from_the_last_checkpoint(tmp_path: Path) -> None:
-    uninterrupted = run(tmp_path / "straight")
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory) -> tuple[Path, dict]:
+    """One uninterrupted run: the reference for the resumed one, and the finished run a late retry repeats."""
+    store = tmp_path_factory.mktemp("straight")
+    uninterrupted = run(store)
     assert uninterrupted["resumed_from"] == 0 and len(uninterrupted["losses"]) == 4
+    return store, uninterrupted
+
+
+def test_killed_finetune_resumes_from_the_last_checkpoint(tmp_path: Path, straight) -> None:
+    _, uninterrupted = straight
 
     run(tmp_path / "killed", kill_at_checkpoint=2)
     assert not (tmp_path / "killed" / "ck" / "step-000004").exists(), "killed too late to prove anything"
@@ -89,10 +97,10 @@ def test_killed_finetune_resumes_from_the_last_checkpoint(tmp_path: Path) -> Non
     )
 
 
-def test_a_retry_after_the_last_checkpoint_keeps_the_loss_history(tmp_path: Path) -> None:
+def test_a_retry_after_the_last_checkpoint_keeps_the_loss_history(straight) -> None:
     # A task that failed after its last checkpoint (registration, say) trains nothing when retried; it must
     # still report the run's losses rather than fail on an empty list.
-    done = run(tmp_path / "store")
-    retried = run(tmp_path / "store")
+    store, done = straight
+    retried = run(store)
     assert retried["resumed_from"] == 4 and retried["losses"] == []
     assert retried["history"] == done["history"] == done["losses"]

@@ -14,7 +14,7 @@ from ml_platform.reports import Reports
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 DAY = date(2026, 7, 10)
-SMALL = {"steps": 2, "train_pairs": 16, "eval_questions": 6}
+SMALL = {"steps": 2, "train_pairs": 16, "eval_questions": 4}
 
 
 @pytest.fixture(scope="module")

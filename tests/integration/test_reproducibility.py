@@ -102,3 +102,11 @@ def test_reproduce_rebuilds_a_version_and_names_a_changed_partition(two_runs) ->
     assert done.returncode == 1, done.stdout + done.stderr
     assert "NOT REPRODUCED" in done.stdout and "DIFF" in done.stdout
     assert f"changed data: churn/dt={changed} was {before}, is {after}" in done.stdout
+
+
+def test_reproduce_rebuilds_the_fine_tuned_adapter_bit_for_bit(two_runs) -> None:
+    _, env = two_runs[1]
+    done = reproduce(env, "support_assistant", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "support-assistant version 1: REPRODUCED, bit-exact" in done.stdout
+    assert "ok  train_loss_final" in done.stdout

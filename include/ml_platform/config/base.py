@@ -73,6 +73,15 @@ def parse(model: type[Model], raw: Any, source: Path | str) -> Model:
         raise ConfigError(f"{source}: " + "; ".join(problems)) from None
 
 
+def parse_json(model: type[Model], payload: Any, source: str) -> Model:
+    """A config stored as JSON (a version's record) back into its model, as strictly as `parse`; JSON has no
+    dates or tuples of its own, and strict JSON validation reads them from their JSON spellings."""
+    try:
+        return model.model_validate_json(json.dumps(payload), strict=True)
+    except ValidationError as error:
+        raise ConfigError(f"{source}: " + "; ".join(_problem(e) for e in error.errors())) from None
+
+
 def _tuples(value: Any) -> Any:
     """YAML lists as tuples: config sequences are immutable, and strict validation takes no list for a tuple."""
     if isinstance(value, dict):

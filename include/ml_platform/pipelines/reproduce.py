@@ -14,11 +14,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ml_platform.config.base import parse
+from ml_platform.config.assistant import AssistantConfig, load_assistant_config
+from ml_platform.config.base import parse_json
 from ml_platform.config.tabular import ModelConfig, load_model_config, model_names
 from ml_platform.errors import BadInput
 from ml_platform.lake import Lake
-from ml_platform.provenance import RECORD_ARTIFACT, code_version, explain_differences, library_versions, machine
+from ml_platform.provenance import (
+    RECORD_ARTIFACT,
+    code_version,
+    explain_differences,
+    library_versions,
+    machine,
+    sha256_files,
+)
 from ml_platform.registry import ModelRegistry
 from ml_platform.settings import Settings
 
@@ -57,9 +65,11 @@ class Reproduction:
 
 
 def reproduce(settings: Settings, model: str, version: str, scratch: Path) -> Reproduction:
-    if model not in model_names():
-        raise BadInput(f"reproduce knows the tabular models {model_names()}; got {model!r}")
-    registered = load_model_config(model).registered_model
+    assistant = load_assistant_config()
+    known = [*model_names(), assistant.name]
+    if model not in known:
+        raise BadInput(f"reproduce knows the models {known}; got {model!r}")
+    registered = assistant.registered_model if model == assistant.name else load_model_config(model).registered_model
     registry = ModelRegistry(settings)
     run_id = registry.version(registered, version).run_id
     try:
@@ -69,7 +79,17 @@ def reproduce(settings: Settings, model: str, version: str, scratch: Path) -> Re
             f"{registered} version {version} has no {RECORD_ARTIFACT} (trained before records existed)"
         ) from error
     metrics = registry.client.get_run(run_id).data.metrics
-    return _reproduce_tabular(settings, record, registered, version, metrics, scratch)
+    rebuild = _reproduce_assistant if record["kind"] == "assistant" else _reproduce_tabular
+    return rebuild(settings, record, registered, version, metrics, scratch)
+
+
+def _inputs_now(settings: Settings, partitions: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "partitions": partitions,
+        "code": code_version(settings.project_root),
+        "libraries": library_versions(),
+        "machine": machine(),
+    }
 
 
 def _reproduce_tabular(
@@ -77,14 +97,9 @@ def _reproduce_tabular(
 ) -> Reproduction:
     from ml_platform.tabular.training import load_training_data, train_and_evaluate
 
-    config = parse(ModelConfig, record["config"], f"the record of {registered} version {version}")
+    config = parse_json(ModelConfig, record["config"], f"the record of {registered} version {version}")
     data = load_training_data(Lake.at(settings.lake_uri), config, date.fromisoformat(record["date"]))
-    now = {
-        "partitions": data.partitions,
-        "code": code_version(settings.project_root),
-        "libraries": library_versions(),
-        "machine": machine(),
-    }
+    now = _inputs_now(settings, data.partitions)
     result = train_and_evaluate(data, config)
     scratch.mkdir(parents=True, exist_ok=True)
     result.model.get_booster().save_model(scratch / "model.ubj")
@@ -94,5 +109,51 @@ def _reproduce_tabular(
         bit_exact=result.model_sha256 == record["model_sha256"],
         metrics={k: (metrics[f"test_{k}"], v) for k, v in result.metrics.items() if f"test_{k}" in metrics},
         why=explain_differences(record, now),
+        scratch=str(scratch),
+    )
+
+
+def _reproduce_assistant(
+    settings: Settings, record: dict[str, Any], registered: str, version: str, metrics: dict[str, float], scratch: Path
+) -> Reproduction:
+    """Fine-tune again from the recorded config, day's Q&A, index and base model; compare the adapter's weights."""
+    from ml_platform.llm.base import load_base, resolve_base_model
+    from ml_platform.llm.examples import training_examples
+    from ml_platform.llm.finetune import CheckpointStore, finetune
+    from ml_platform.retrieval.index import Retriever
+    from ml_platform.retrieval.stores import open_vector_store
+    from ml_platform.storage import LocalStore
+
+    config = parse_json(AssistantConfig, record["config"], f"the record of {registered} version {version}")
+    lake, day = Lake.at(settings.lake_uri), date.fromisoformat(record["date"])
+    qa, partition = lake.load(config.tables.qa, day)
+    now = _inputs_now(settings, [partition.as_dict()])
+    why = explain_differences(record, now)
+    base = resolve_base_model(config, settings)
+    if base.sha256 != record["base_model_sha256"]:
+        why.append(
+            f"changed base model: {record['base_model']} {record['base_model_sha256'][:12]} -> {base.sha256[:12]}"
+        )
+    store = open_vector_store(settings.vector_store_uri)
+    if record["index_version"] not in store.list_indexes():
+        store.close()
+        why.append(f"changed data: index {record['index_version']} is no longer in {settings.vector_store_uri}")
+        return Reproduction(model=registered, version=version, bit_exact=False, why=why, scratch=str(scratch))
+    retriever = Retriever(store, record["index_version"])
+    try:
+        examples, _ = training_examples(qa, retriever, config)
+    finally:
+        retriever.close()
+    model, tokenizer = load_base(base)
+    scratch.mkdir(parents=True, exist_ok=True)
+    checkpoints = CheckpointStore(LocalStore(scratch / "checkpoints"), "ck")
+    result = finetune(model, tokenizer, examples, config.finetune, config.prompt, checkpoints, scratch)
+    rebuilt = {"train_loss_first": result.history[0], "train_loss_final": result.history[-1]}
+    return Reproduction(
+        model=registered,
+        version=version,
+        bit_exact=sha256_files(result.adapter_dir, ("adapter_model.safetensors",)) == record["model_sha256"],
+        metrics={k: (metrics[k], v) for k, v in rebuilt.items() if k in metrics},
+        why=why,
         scratch=str(scratch),
     )

@@ -66,3 +66,22 @@ def test_every_field_of_the_finetune_form_overrides_a_config_value() -> None:
     tuned = config.for_run({"lora_r": 4, "eval_questions": 6, "steps": None})
     assert (tuned.finetune.lora.r, tuned.evaluation.questions, tuned.finetune.steps) == (4, 6, config.finetune.steps)
     assert config.finetune.lora.r == config.form_defaults()["lora_r"] != 4
+
+
+def test_a_config_stored_as_json_reads_back_equal() -> None:
+    import json
+
+    from ml_platform.config.assistant import load_assistant_config
+    from ml_platform.config.base import parse_json
+    from ml_platform.config.tabular import ModelConfig, load_model_config
+
+    # The assistant's config holds a date (its DAG's start), which strict validation of a dict refuses.
+    for config in (load_assistant_config(), load_model_config("fraud")):
+        stored = json.loads(json.dumps(config.model_dump(mode="json")))
+        assert parse_json(type(config), stored, "a record") == config
+    with pytest.raises(ConfigError, match=r"a record: window.train_days"):
+        parse_json(
+            ModelConfig,
+            {**load_model_config("churn").model_dump(mode="json"), "window": {"train_days": "x"}},
+            "a record",
+        )
