@@ -14,7 +14,7 @@ from airflow.sdk import dag
 from wiring.assets import lake_asset, live_index_asset
 from wiring.policy import task_defaults
 from wiring.sensors import partition_sensor
-from wiring.steps import step
+from wiring.steps import announce_when, step
 
 from ml_platform import names
 from ml_platform.config.assistant import load_assistant_config
@@ -22,8 +22,8 @@ from ml_platform.config.assistant import load_assistant_config
 CONFIG = load_assistant_config()
 
 
-def switched(record: dict) -> list[tuple]:
-    return [(live_index_asset(CONFIG.tables.kb), {"index": record["live_after"], "hit_rate": record["hit_rate"]})]
+def live_index_event(record: dict) -> dict:
+    return {"index": record["live_after"], "hit_rate": record["hit_rate"]}
 
 
 @dag(
@@ -42,11 +42,13 @@ def kb_embedding_refresh():
         CONFIG.for_run,
         pool="embedding",
         inlets=[lake_asset(CONFIG.tables.kb)],
-        outlets=[live_index_asset(CONFIG.tables.kb)],
-        announce=switched,
-        keep=("live_after", "embedded", "deleted", "hit_rate"),
+        keep=("day", "live_after", "embedded", "deleted", "hit_rate", "promoted"),
     )()
     partition_sensor(CONFIG.tables.kb) >> refresh
+    # Only a run whose index is live announces it: a backfill's or an older day's index is recorded, not live.
+    announce_when("promoted", live_index_asset(CONFIG.tables.kb), live_index_event, task_id="announce_live_index")(
+        refresh
+    )
 
 
 kb_embedding_refresh()

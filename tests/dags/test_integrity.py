@@ -107,6 +107,16 @@ def test_ingest_daily_lands_every_group_and_emits_its_assets(dagbag) -> None:
         assert outlets == {f"lake://{t}/" for t in group.tables}
 
 
+def test_only_an_index_that_went_live_is_announced_as_the_live_index(dagbag) -> None:
+    from ml_platform import names
+
+    dag = dagbag.dags["kb_embedding_refresh"]
+    _, live_index = names.live_index_asset("support_kb")
+    announcing = {t.task_id for t in dag.tasks if any(o.uri.rstrip("/") == live_index for o in t.outlets)}
+    assert announcing == {"announce_live_index"}, "a backfill's refresh must not update the live-index asset"
+    assert dag.get_task("announce_live_index").upstream_task_ids == {"refresh"}
+
+
 def test_every_pool_a_task_uses_is_declared_in_airflow_settings(dagbag) -> None:
     import yaml
 
