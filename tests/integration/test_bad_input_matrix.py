@@ -246,7 +246,7 @@ def test_every_bad_input_ends_in_one_clear_error_and_changes_nothing(world: Worl
         rows.append(row(case.kind, alert, quarantined, path.parent.parent))
     future = alerts[(names.INGEST, FUTURE.isoformat())]
     assert "in the future" in future["message"] and future["retryable"] is False
-    rows.append(row("a future date", future, [], landing))
+    rows.append(row("a future date", future, [], landing) | {"stopped by": "ingest_daily, every task (the run's date)"})
     rows.append(reversed_range(world, landing))
 
     # Nothing that was good before is changed or lost.
