@@ -194,7 +194,7 @@ def test_a_drifted_day_triggers_retraining_whose_decision_names_the_drift_gate(h
     assert verdict["verdict"] == "drifted" and verdict["drifted_features"]
     html = Path(history.env["REPORTS_URI"]) / "model_monitoring" / drifted_day.isoformat() / "churn_drift.html"
     assert all(feature in html.read_text() for feature in verdict["drifted_features"][:3])
-    runs = running_airflow.wait_for_runs("churn_training", "asset_triggered__", len(before) + 1)
+    runs = running_airflow.wait_for_runs("churn_training", "asset_triggered__", len(before) + 1, fail_nightly=True)
     assert runs[0]["state"] == "success", runs[0]
     record = decision(history, "churn", drifted_day)
     assert record["run_type"] == "asset_triggered"
