@@ -26,7 +26,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install models airflow-init run test lint format airflow backfill bench clean
+.PHONY: help install models airflow-init run test lint format airflow backfill bench clean distributed
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -80,6 +80,9 @@ clean:  ## remove local state (lake, MLflow, reports, Airflow home); keeps .venv
 
 backfill: airflow-init  ## queue a backfill: make backfill DAG=ingest_daily FROM=2026-11-01 TO=2026-11-07 (needs `make airflow` running)
 	$(BIN)/airflow backfill create --dag-id $(DAG) --from-date $(FROM) --to-date $(TO)T23:59:59 --max-active-runs 2
+
+distributed: install  ## CeleryExecutor on PostgreSQL + Redis, MLflow server, S3 (moto): the chain and a 7-day backfill (DATE)
+	$(BIN)/python scripts/distributed.py --date $(DATE) $(DISTRIBUTED_ARGS)
 
 bench: install  ## benchmarks: platform operations vs the bare libraries, same run (ROWS=100000)
 	$(BIN)/python benchmarks/bench_core.py --rows $${ROWS:-100000}

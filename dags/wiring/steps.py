@@ -15,6 +15,7 @@ from typing import Any
 
 from airflow.sdk import Asset, Metadata, task
 
+from wiring.connections import apply_connections
 from wiring.context import run_context
 
 # What a decision step hands downstream and shows as the task's return value; the full record is stored.
@@ -47,6 +48,7 @@ def step(
     def run(*upstream: dict[str, Any], **context: Any):
         from ml_platform.settings import Settings
 
+        apply_connections()
         function = getattr(importlib.import_module(module_name), function_name)
         ctx = run_context(context)
         config = configure(ctx.params) if configure else None

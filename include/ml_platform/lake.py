@@ -260,26 +260,44 @@ class Lake:
         """Move a partition aside with the reason it was rejected; returns the quarantine folder key.
 
         `expected_hash` is the content hash of the rows that were judged: only those are moved. A partition
-        re-landed in the meantime (another hash) is left in place, and the record says so.
+        re-landed in the meantime (another hash) is left in place, and the record says so. Rows already moved
+        by a concurrent task (two monitors of one dataset, monitoring and training) count as done: the
+        folder of that earlier quarantine is returned.
         """
         dt = as_date(dt)
         source = partition_key(dataset, dt)
-        if not self.store.exists(source):
-            raise PartitionMissing(f"cannot quarantine {dataset}/dt={dt}: it is not in the lake")
+        try:
+            data = self.store.get(source)
+        except KeyError:
+            return self._quarantined_already(dataset, dt, expected_hash)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         folder = f"{QUARANTINE}/{dataset}/dt={dt.isoformat()}/{stamp}"
         record = {"dataset": dataset, "dt": dt.isoformat(), "quarantined_at": stamp, **reason}
         # Copy and record first, delete last: a crash in between leaves a duplicate, never a loss.
-        data = self.store.get(source)
         found = _content_hash_of(data)
         record["content_hash"] = found
         if expected_hash is not None and found != expected_hash:
             record["left_in_place"] = f"the partition was re-landed (hash {found}, judged {expected_hash})"
         self.store.put(f"{folder}/{PART_FILE}", data)
         self.store.put(f"{folder}/reason.json", json.dumps(record, indent=2, default=str).encode())
-        if "left_in_place" not in record and _content_hash_of(self.store.get(source)) == found:
+        if "left_in_place" not in record and self._stored_hash(source) == found:
             self.store.delete(source)
         return folder
+
+    def _stored_hash(self, key: str) -> str | None:
+        """The content hash of the partition object at `key` now; None once a concurrent task moved it."""
+        try:
+            return _content_hash_of(self.store.get(key))
+        except KeyError:
+            return None
+
+    def _quarantined_already(self, dataset: str, dt: date, expected_hash: str | None) -> str:
+        """The folder of an earlier quarantine that moved exactly the judged rows; without one, the partition
+        is simply missing."""
+        for record in reversed(self.quarantined(dataset, dt)):
+            if expected_hash and record.get("content_hash") == expected_hash and "left_in_place" not in record:
+                return record["folder"]
+        raise PartitionMissing(f"cannot quarantine {dataset}/dt={dt}: it is not in the lake")
 
     def quarantined(self, dataset: str, dt: date | str | None = None) -> list[dict[str, Any]]:
         """The quarantine records of a dataset (of one date, when given), oldest first."""

@@ -16,9 +16,17 @@ ROLLBACK = "model_rollback"
 SUMMARY = "summary"
 
 
+_TRAINING = "_training"
+
+
 def training_pipeline(model: str) -> str:
     """The DAG (and record folder) that trains a tabular model."""
-    return f"{model}_training"
+    return f"{model}{_TRAINING}"
+
+
+def is_training_pipeline(pipeline: str) -> bool:
+    """A tabular model's own training DAG: its record folder holds one model's, hence one dataset's, records."""
+    return pipeline.endswith(_TRAINING)
 
 
 # -- record names inside a pipeline's folder of a date (each stored as <name>.json) -------------------------

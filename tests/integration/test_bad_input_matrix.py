@@ -98,7 +98,13 @@ CASES = [
         r"not in the churn schema: region",
     ),
     Case("missing column", "churn", lambda f: csv_bytes(f.drop(columns="tenure")), "ingest", r"MISSING .*tenure"),
-    Case("wrong dtype", "churn", with_value("tenure", "twelve"), "validation", r"not_be_null on tenure"),
+    Case(
+        "wrong dtype",
+        "churn",
+        with_value("tenure", "twelve"),
+        "ingest",
+        r"churn/{day}\.csv refused: tenure: \d+ value\(s\) not readable as int \(row 1: 'twelve'",
+    ),
     Case(
         "int overflow", "churn", with_value("tenure", "99999999999999999999", 0.01), "validation", r"between on tenure"
     ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ml_platform.config.datasets import ColumnSpec, DatasetSchema
@@ -98,12 +99,15 @@ def _coerce_column(raw: pd.Series, spec: ColumnSpec, report: CoercionReport) -> 
         parsed = pd.to_datetime(text.mask(blank), errors="coerce", utc=True).dt.tz_localize(None)
     else:
         parsed = text.mask(blank)
-    failed = parsed.isna() & ~blank
+    failed = (parsed.isna() & ~blank).to_numpy(dtype=bool, na_value=False)
     if failed.any():
+        first = np.flatnonzero(failed)[:3]
         report.unparseable[spec.name] = {
             "dtype": spec.dtype,
             "count": int(failed.sum()),
             "examples": text[failed].unique()[:3].tolist(),
+            # [row, value] of the first few, rows counted from 1 after any header: where to look in the file.
+            "at": [[int(i) + 1, str(text.iloc[i])] for i in first],
         }
     if blank.any() and spec.numeric:
         report.unparseable.setdefault(spec.name, {"dtype": spec.dtype, "count": 0, "examples": []})

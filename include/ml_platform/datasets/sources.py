@@ -14,7 +14,7 @@ from ml_platform.config.datasets import load_schema
 from ml_platform.config.pipelines import IngestGroup
 from ml_platform.datasets.common import rng_for
 from ml_platform.datasets.scenario import DemoConfig, inject_bad_data
-from ml_platform.datasets.schema import coerce_to_schema, unchecked_table_violations
+from ml_platform.datasets.schema import CoercionReport, coerce_to_schema, unchecked_table_violations
 from ml_platform.errors import BadInput, ConfigError, PartitionMissing
 from ml_platform.storage import open_store
 
@@ -78,22 +78,35 @@ def landing_tables(group: IngestGroup, day: date, landing_uri: str) -> Tables:
 
     A nightly feed must have exactly its schema's columns: a file that lacks one, or carries one the schema
     does not know (a renamed or shifted column), is refused by name. Tables without a label, which Great
-    Expectations does not validate, get the schema's column rules here (blank required values, duplicate ids)."""
+    Expectations does not validate, get the schema's column rules here (blank required values, duplicate ids).
+    A value its column's type cannot read is refused too, by column, row and value: coercion would turn it
+    into a null that later checks could only call blank."""
     store = open_store(landing_uri)
     tables = {}
     for name in group.tables:
         schema = load_schema(name)
         frame, key = _read_landed(store, name, day)
         frame, report = coerce_to_schema(frame, schema)
-        problems = [] if report.ok else report.lines()[1:]
-        if report.ok and report.extra_columns:
-            problems.append(f"columns not in the {name} schema: {', '.join(map(str, report.extra_columns))}")
+        problems = _refusals(report, name)
         if not problems and not schema.has_label:
             problems = unchecked_table_violations(frame, schema)
         if problems:
             raise BadInput(f"{store.url(key)} refused: " + "; ".join(problems))
         tables[name] = (frame, {"source": "landing", "file": store.url(key), "coercion": report.as_dict()})
     return tables
+
+
+def _refusals(report: CoercionReport, table: str) -> list[str]:
+    """Why a landed file is refused, from its coercion report. Nothing here is "ignored": an unknown column
+    is a reason to refuse (a renamed or shifted column), not a line to skip."""
+    problems = [f"MISSING required columns: {', '.join(report.missing_columns)}"] if report.missing_columns else []
+    if report.extra_columns:
+        problems.append(f"columns not in the {table} schema: {', '.join(map(str, report.extra_columns))}")
+    for column, info in report.unparseable.items():
+        if info["count"]:  # a numeric column's entry may only count its blanks, which the schema rules judge
+            where = ", ".join(f"row {row}: {value!r}" for row, value in info["at"])
+            problems.append(f"{column}: {info['count']} value(s) not readable as {info['dtype']} ({where})")
+    return problems
 
 
 def _read_csv(data: io.BytesIO) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ml_platform import names
 from ml_platform.config.assistant import AssistantConfig
+from ml_platform.errors import ChampionMoved
 from ml_platform.lake import Lake
 from ml_platform.provenance import RECORD_ARTIFACT, build_record, sha256_files
 from ml_platform.registry import ModelRegistry, run_tags, settle_promotion, train_or_reuse
@@ -223,18 +224,32 @@ def decide_step(
     # The champion the evaluation compared against; the alias move checks it is still the champion.
     champion = evaluation["champion_version"]
     models = evaluation["models"]
-    decision = settle_promotion(
-        registry,
-        model=config.name,
-        registered_model=config.registered_model,
-        pipeline=config.pipeline,
-        ctx=ctx,
-        version=trained["version"],
-        run_id=trained["run_id"],
-        policy=config.promotion,
-        challenger_metrics=models["challenger"],
-        champion_version=champion,
-        champion_metrics=models.get("champion") if champion != trained["version"] else None,
-        facts={"index_version": trained["index"], "base_metrics": models["base"]},
-    )
+    try:
+        decision = settle_promotion(
+            registry,
+            model=config.name,
+            registered_model=config.registered_model,
+            pipeline=config.pipeline,
+            ctx=ctx,
+            version=trained["version"],
+            run_id=trained["run_id"],
+            policy=config.promotion,
+            challenger_metrics=models["challenger"],
+            champion_version=champion,
+            champion_metrics=models.get("champion") if champion != trained["version"] else None,
+            facts={"index_version": trained["index"], "base_metrics": models["base"]},
+        )
+    except ChampionMoved as moved:
+        raise stale_evaluation(moved) from moved
     return decision.as_dict()
+
+
+def stale_evaluation(moved: ChampionMoved) -> ChampionMoved:
+    """Unlike the tabular decide (which reads the champion itself), this one judges the evaluate task's record:
+    a retry would compare against the same stale champion and fail again, so only re-evaluating helps."""
+    return ChampionMoved(
+        f"{moved}. The evaluation is stale and retrying decide cannot help: clear the evaluate task (and its"
+        " downstream) to re-evaluate against the new champion",
+        report_url=moved.report_url,
+        retryable=False,
+    )

@@ -9,10 +9,11 @@ hashes differ, every metric must agree within METRIC_TOLERANCE, and the record s
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ml_platform.config.assistant import AssistantConfig, load_assistant_config
 from ml_platform.config.base import parse_json
@@ -29,6 +30,9 @@ from ml_platform.provenance import (
 )
 from ml_platform.registry import ModelRegistry
 from ml_platform.settings import Settings
+
+if TYPE_CHECKING:
+    from ml_platform.llm.finetune import CheckpointStore
 
 log = logging.getLogger(__name__)
 METRIC_TOLERANCE = 1e-6  # absolute, for a rebuild that is not bit-exact (another machine's float rounding)
@@ -119,10 +123,9 @@ def _reproduce_assistant(
     """Fine-tune again from the recorded config, day's Q&A, index and base model; compare the adapter's weights."""
     from ml_platform.llm.base import load_base, resolve_base_model
     from ml_platform.llm.examples import training_examples
-    from ml_platform.llm.finetune import CheckpointStore, finetune
+    from ml_platform.llm.finetune import finetune
     from ml_platform.retrieval.index import Retriever
     from ml_platform.retrieval.stores import open_vector_store
-    from ml_platform.storage import LocalStore
 
     config = parse_json(AssistantConfig, record["config"], f"the record of {registered} version {version}")
     lake, day = Lake.at(settings.lake_uri), date.fromisoformat(record["date"])
@@ -145,9 +148,7 @@ def _reproduce_assistant(
     finally:
         retriever.close()
     model, tokenizer = load_base(base)
-    scratch.mkdir(parents=True, exist_ok=True)
-    checkpoints = CheckpointStore(LocalStore(scratch / "checkpoints"), "ck")
-    result = finetune(model, tokenizer, examples, config.finetune, config.prompt, checkpoints, scratch)
+    result = finetune(model, tokenizer, examples, config.finetune, config.prompt, fresh_checkpoints(scratch), scratch)
     rebuilt = {"train_loss_first": result.history[0], "train_loss_final": result.history[-1]}
     return Reproduction(
         model=registered,
@@ -157,3 +158,15 @@ def _reproduce_assistant(
         why=why,
         scratch=str(scratch),
     )
+
+
+def fresh_checkpoints(scratch: Path) -> CheckpointStore:
+    """An empty checkpoint store in `scratch`: fine-tuning resumes from any checkpoint it finds, so one left by
+    an earlier reproduce of the same version would turn the rebuild into a reload of that earlier result."""
+    from ml_platform.llm.finetune import CheckpointStore
+    from ml_platform.storage import LocalStore
+
+    for leftover in ("checkpoints", "adapter"):  # only what this module writes: --scratch may hold other files
+        shutil.rmtree(scratch / leftover, ignore_errors=True)
+    scratch.mkdir(parents=True, exist_ok=True)
+    return CheckpointStore(LocalStore(scratch / "checkpoints"), "ck")

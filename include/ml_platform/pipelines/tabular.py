@@ -12,14 +12,20 @@ import hashlib
 import io
 import json
 import logging
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from ml_platform import names
 from ml_platform.config.datasets import load_schema
 from ml_platform.config.tabular import ModelConfig
 from ml_platform.lake import Lake
-from ml_platform.pipelines.screening import quarantine_failed, require_valid, screen_history
+from ml_platform.pipelines.screening import (
+    quarantine_failed,
+    quarantined_by_run,
+    quarantined_meanwhile,
+    require_valid,
+    screen_history,
+)
 from ml_platform.policy import Decision
 from ml_platform.provenance import RECORD_ARTIFACT, build_record
 from ml_platform.registry import (
@@ -42,7 +48,8 @@ def validate_step(config: ModelConfig, settings: Settings, ctx: RunContext) -> d
     from ml_platform.validation import validate_and_remember
 
     lake, reports = Lake.at(settings.lake_uri), Reports.at(settings.reports_uri)
-    frame, partition = lake.load(config.dataset, ctx.day)
+    with quarantined_meanwhile(lake, config.dataset, ctx.day):  # by model_monitoring, after the sensor saw it
+        frame, partition = lake.load(config.dataset, ctx.day)
     outcome = validate_and_remember(lake, load_schema(config.dataset), frame, partition)
     reports.write_json(config.pipeline, ctx.day, names.VALIDATION_RESULT, outcome.result_json)
     record = outcome.as_record() | {"model": config.name, "rows": len(frame), "content_hash": partition.content_hash}
@@ -74,7 +81,9 @@ def train_step(config: ModelConfig, settings: Settings, ctx: RunContext) -> dict
     lake = Lake.at(settings.lake_uri)
     require_valid(settings, config.dataset, ctx.day, config.pipeline, ctx)
     first, last = config.window.history(ctx.day)
-    left_out = screen_history(settings, config.dataset, lake.dates(config.dataset, first, last), config.pipeline, ctx)
+    screen_history(settings, config.dataset, lake.dates(config.dataset, first, last), config.pipeline, ctx)
+    window = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    left_out = quarantined_by_run(lake, config.dataset, window, ctx.airflow_run_id)
     data = load_training_data(lake, config, ctx.day)
     key = training_key(config, data.partitions)
     registry = ModelRegistry(settings)

@@ -32,7 +32,8 @@ _OWN_INDEX = re.compile(rf"^{INDEX_PREFIX}(?P<day>\d{{8}})(?:_b)?$")
 @dataclass
 class RefreshReport:
     """What a refresh did. `promoted` is True when, after the run, the live index holds this KB and cleared the
-    floor: either it was switched to `index_name`, or nothing changed and the current live index re-passed."""
+    floor: either it was switched to `index_name`, or nothing changed and the current live index re-passed;
+    never for a backfill or a day older than the live index's (those are `recorded_only`)."""
 
     day: date
     live_before: str | None
@@ -49,7 +50,7 @@ class RefreshReport:
     k: int
     promoted: bool
     reason: str
-    recorded_only: bool = False  # built and checked, but not allowed to go live (a backfill, an older day)
+    recorded_only: bool = False  # checked, but not allowed to go live or be announced (a backfill, an older day)
     vectors: int = 0  # vectors in `index_name` after the run
     elapsed_s: float = 0.0
     embedding_model: str = ""
@@ -243,11 +244,13 @@ def refresh_index(
     passed, verdict = _verdict(hit_rate, hit_rate_floor, k)
     live_day = index_day(live)
     older = live_day is not None and day < live_day
-    recorded_only = not plan.nothing_to_do and passed and (older or not may_go_live)
+    why = f"the live index {live!r} holds a later day ({live_day})" if older else "backfill runs never switch"
+    # Held back even with nothing to do: a backfill's or an older day's run never announces the live index.
+    recorded_only = passed and (older or not may_go_live)
     if plan.nothing_to_do:
         reason = f"no change since live index {name!r}, which stays live; {verdict}"
+        reason += f"; recorded only: {why}" if recorded_only else ""
     elif recorded_only:
-        why = f"the live index {live!r} holds a later day ({live_day})" if older else "backfill runs never switch"
         reason = f"{verdict}: {name!r} recorded only, not made live: {why}"
     elif passed:
         store.set_live(name)

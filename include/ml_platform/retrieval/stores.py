@@ -402,6 +402,8 @@ def _connect(url: str, grpc_port: int):
     if parsed.scheme not in ("http", "https", "weaviate") or not parsed.hostname:
         raise ValueError(f"unsupported Weaviate URL {url!r}: use http://host:8080 or weaviate://host:8080")
     secure = parsed.scheme == "https"
+    # A secured server (docker-compose's Weaviate) takes an API key; it comes from the environment, never a URI.
+    api_key = os.environ.get("WEAVIATE_API_KEY")
     return weaviate.connect_to_custom(
         http_host=parsed.hostname,
         http_port=parsed.port or (443 if secure else 8080),
@@ -409,6 +411,7 @@ def _connect(url: str, grpc_port: int):
         grpc_host=parsed.hostname,
         grpc_port=grpc_port,
         grpc_secure=secure,
+        auth_credentials=weaviate.auth.AuthApiKey(api_key) if api_key else None,
     )
 
 

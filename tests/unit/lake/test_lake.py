@@ -98,6 +98,31 @@ def test_quarantine_of_absent_partition_is_a_clear_error(lake: Lake) -> None:
         lake.quarantine("churn", "2026-11-01", {"reason": "x"})
 
 
+def test_a_concurrent_quarantine_of_the_same_rows_counts_as_done(lake: Lake) -> None:
+    judged = lake.write("churn", "2026-11-01", frame(4))
+    first = lake.quarantine("churn", "2026-11-01", {"reason": "bad"}, expected_hash=judged.content_hash)
+    again = lake.quarantine("churn", "2026-11-01", {"reason": "bad"}, expected_hash=judged.content_hash)
+    assert again == first and len(lake.quarantined("churn")) == 1
+    with pytest.raises(PartitionMissing, match="not in the lake"):  # other rows were never quarantined
+        lake.quarantine("churn", "2026-11-01", {"reason": "bad"}, expected_hash="0" * 16)
+
+
+def test_a_quarantine_whose_partition_is_moved_meanwhile_keeps_its_copy(lake: Lake) -> None:
+    judged = lake.write("churn", "2026-11-01", frame(4))
+    copy = lake.store.put
+
+    def other_task_moves_it(key: str, data: bytes) -> None:
+        copy(key, data)
+        if key.endswith("reason.json"):  # the winner deletes the partition between this copy and its delete
+            lake.store.delete(partition_key("churn", "2026-11-01"))
+
+    lake.store.put = other_task_moves_it
+    folder = lake.quarantine("churn", "2026-11-01", {"reason": "bad"}, expected_hash=judged.content_hash)
+    lake.store.put = copy
+    assert [q["folder"] for q in lake.quarantined("churn")] == [folder]
+    assert not lake.exists("churn", "2026-11-01")
+
+
 def test_local_writes_are_atomic_renames(tmp_path, monkeypatch) -> None:
     """A failing write leaves the previous partition intact and no temporary file behind."""
     lake = Lake(LocalStore(tmp_path))

@@ -69,3 +69,52 @@ def test_the_day_a_step_is_about_must_pass(settings, lake: Lake) -> None:
         require_valid(settings, "churn", BAD, "model_monitoring", ctx())
     assert failed.value.report_url.endswith(f"validation-churn-{BAD}.html")
     assert not lake.exists("churn", BAD)
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "report"),
+    [("model_monitoring", f"validation-churn-{BAD}.html"), ("churn_training", "validation.html")],
+)
+def test_a_report_in_a_folder_shared_by_models_names_its_dataset(settings, lake: Lake, pipeline, report) -> None:
+    own_day = RunContext(BAD, "scheduled", "scheduled__t", pipeline)
+    with pytest.raises(ValidationFailed) as failed:
+        require_valid(settings, "churn", BAD, pipeline, own_day)
+    assert failed.value.report_url.endswith(f"/{pipeline}/{BAD}/{report}")
+
+
+def test_a_day_another_task_quarantined_first_fails_without_retry(settings, lake: Lake) -> None:
+    other = RunContext(DAY, "scheduled", "scheduled__monitor", "model_monitoring")
+    with pytest.raises(ValidationFailed):
+        require_valid(settings, "churn", BAD, "model_monitoring", other)
+    with pytest.raises(ValidationFailed, match=f"churn partition dt={BAD} was quarantined by model_monitoring") as late:
+        require_valid(settings, "churn", BAD, "churn_training", ctx())
+    assert not late.value.retryable and late.value.quarantined_to == lake.quarantined("churn", BAD)[0]["folder"]
+    assert screen_history(settings, "churn", [BAD], "churn_training", ctx()) == []
+
+
+def test_two_tasks_screening_one_day_at_once_both_see_its_failure(settings, lake: Lake, monkeypatch) -> None:
+    validate = screening.validate_and_remember
+    other = RunContext(DAY, "scheduled", "scheduled__monitor", "model_monitoring")
+
+    def validated_while_the_other_task_quarantines(*args, **kwargs):
+        outcome = validate(*args, **kwargs)
+        monkeypatch.setattr(screening, "validate_and_remember", validate)
+        with pytest.raises(ValidationFailed):  # the other task validates and quarantines first
+            require_valid(settings, "churn", BAD, "model_monitoring", other)
+        return outcome
+
+    monkeypatch.setattr(screening, "validate_and_remember", validated_while_the_other_task_quarantines)
+    with pytest.raises(ValidationFailed, match=f"churn partition dt={BAD} failed") as lost:
+        require_valid(settings, "churn", BAD, "churn_training", ctx())
+    [record] = lake.quarantined("churn", BAD)
+    assert lost.value.quarantined_to == record["folder"] and record["pipeline"] == "model_monitoring"
+
+
+def test_a_retry_of_training_still_names_the_history_days_its_first_attempt_left_out(settings, lake: Lake) -> None:
+    config = load_model_config("churn").for_run({"train_days": 6, "hyperparameters": {"n_estimators": 20}})
+    first = train_step(config, settings, ctx())
+    retry = train_step(config, settings, RunContext(DAY, "scheduled", "scheduled__t", "churn_training", try_number=2))
+    assert retry["quarantined_history"] == first["quarantined_history"]
+    assert [p["dt"] for p in retry["quarantined_history"]] == [BAD.isoformat()]
+    rerun = train_step(config, settings, RunContext(DAY, "manual", "manual__rerun", "churn_training"))
+    assert rerun["quarantined_history"] == [], "another run's quarantine is not this run's doing"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -200,3 +200,15 @@ def test_an_older_day_never_replaces_a_newer_live_index(refresh_store: VectorSto
     assert "holds a later day (2026-03-28)" in report.reason
     # and the newer live index is still whole
     assert refresh_store.hashes("kb_20260328") == _hashes(D2)
+
+
+def test_a_backfill_or_older_day_with_nothing_to_do_is_not_announced(
+    refresh_store: VectorStore, embedder: Embedder
+) -> None:
+    _refresh(refresh_store, D0, embedder)
+    backfill = _refresh(refresh_store, D0, embedder, may_go_live=False)
+    older = _refresh(refresh_store, D0 - timedelta(days=1), embedder, kb=_support(D0)[0])
+    for report in (backfill, older):
+        assert report.embedded == 0 and report.recorded_only and not report.promoted, report.reason
+        assert report.live_after == refresh_store.live_index() == "kb_20260310", "the live index stays live"
+    assert "backfill runs never switch" in backfill.reason and "holds a later day" in older.reason

@@ -1,0 +1,66 @@
+"""`make distributed`'s harness in CI: CeleryExecutor with two workers on PostgreSQL and Redis, an MLflow server
+on PostgreSQL, S3 through moto; the nightly chain, the drift-triggered retraining, two fine-tunings held apart
+by their pool, and a backfill, with one worker SIGKILLed in the middle of a training task."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_chain_and_a_backfill_run_on_two_celery_workers_and_survive_a_killed_worker(tmp_path: Path) -> None:
+    workdir = tmp_path / "distributed"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "scripts/distributed.py",
+            "--date",
+            "2026-09-10",
+            "--backfill-days",
+            "2",
+            "--workdir",
+            str(workdir),
+            "--name",
+            f"dist_test_{uuid.uuid4().hex[:8]}",
+            "--redis-db",
+            "11",
+            "--timeout",
+            "600",
+            "--kill-worker-in-training",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    result = json.loads((workdir / "result.json").read_text())
+    print(done.stdout[-6000:])
+    assert done.returncode == 0 and result["ok"], done.stdout[-6000:] + done.stderr[-3000:]
+    # Tasks ran on both workers, and the worker killed mid-training left one version, retried on the other.
+    assert {"worker-1", "worker-2"} <= set(result["tasks_per_worker"])
+    killed = result["killed"]
+    assert killed["versions_of_the_run"] == 1
+    [*_, (last_try, last_host, last_state)] = killed["tries"]
+    assert last_state == "success" and last_host != killed["worker"] and last_try > killed["try"]
+    assert result["llm_training_overlaps"] == [] and result["half_written_objects"] == []
+    assert result["backfill_verdicts"] == ["recorded_only"]
+    # Everything the harness started has stopped.
+    import psutil
+
+    assert not [p for p in psutil.process_iter() if _harness_of(p) == str(workdir.resolve())]
+
+
+def _harness_of(process) -> str | None:
+    try:
+        return process.environ().get("PLATFORM_HARNESS")
+    except Exception:  # processes that end or are not ours while we look
+        return None
