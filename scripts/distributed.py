@@ -6,9 +6,10 @@ PostgreSQL database with the CeleryExecutor (Redis broker on a dedicated DB numb
 scheduler, dag-processor, triggerer, api-server and two Celery workers. Then, through the real scheduler:
 
 1. the nightly chain for DATE (triggered runs): ingest, churn/fraud training and the knowledge-base refresh,
-   model_monitoring (DATE's demo data has drifted, so it triggers churn's retraining through its asset), and
-   two fine-tunings (DATE and the day before) at once, which the one-slot `llm_training` pool must serialise;
-2. a backfill (`airflow backfill create`) of ingest and both trainings over the days before DATE;
+   model_monitoring (DATE's demo data has drifted, so it triggers churn's retraining through its asset);
+2. then at once: DATE's fine-tuning, a backfill of the fine-tuning for the day before (two runs active
+   together, which only the one-slot `llm_training` pool keeps apart), and a backfill (`airflow backfill
+   create`) of ingest and both trainings over the days before DATE;
 
 waits for each with a timeout and a progress line, checks what must hold (tasks on both workers, the pool,
 backfills moving no alias), prints the summary and the tasks per worker, writes WORKDIR/result.json, and stops
@@ -284,7 +285,7 @@ class Deployment:
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             # A killed worker's task is failed (and retried elsewhere) after this many seconds without a heartbeat.
-            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "30",
+            "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "15",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
@@ -368,7 +369,9 @@ class Airflow:
 
 
 # -- the run ---------------------------------------------------------------------------------------------------
-def start_services(deployment: Deployment, processes: Processes) -> Airflow:
+def start_services(deployment: Deployment, processes: Processes, demo_data: list[str]) -> tuple[Airflow, Callable]:
+    """Every service; `demo_data` (ml-platform arguments) writes the history to S3 while the rest starts.
+    Returns Airflow and a function that waits for the demo data."""
     import boto3
 
     processes.start(
@@ -384,6 +387,16 @@ def start_services(deployment: Deployment, processes: Processes) -> Airflow:
     )
     for uri in BUCKETS.values():
         s3.create_bucket(Bucket=uri.removeprefix("s3://").split("/")[0])
+    say(f"demo history on S3: ml-platform {' '.join(demo_data)}")
+    log = (processes.logs / "demo-data.log").open("wb")
+    demo = subprocess.Popen(
+        [str(BIN / "ml-platform"), *demo_data], env=deployment.client_env(), cwd=REPO, stdout=log, stderr=log
+    )
+
+    def demo_written() -> None:
+        if demo.wait(timeout=900):
+            raise RuntimeError(f"demo data failed: see {processes.logs / 'demo-data.log'}")
+
     mlflow_db = fresh_database(f"{deployment.name}_mlflow")
     mlflow = [
         str(BIN / "mlflow"), "server",
@@ -410,7 +423,7 @@ def start_services(deployment: Deployment, processes: Processes) -> Airflow:
     for worker in WORKERS:
         start_worker(worker, airflow, processes)
     wait_until("api-server", lambda: http_ok(f"http://127.0.0.1:{deployment.api_port}/api/v2/version"), 180, processes)
-    return airflow
+    return airflow, demo_written
 
 
 def start_worker(worker: str, airflow: Airflow, processes: Processes) -> None:
@@ -476,7 +489,7 @@ def kill_worker_during(airflow: Airflow, processes: Processes, task_id: str, tim
 
 
 def nightly_chain(airflow: Airflow, day: date, processes: Processes, kill: bool, timeout: float) -> dict:
-    """The night of `day` through the scheduler, stage by stage."""
+    """The night of `day` through the scheduler, stage by stage, up to the drift-triggered retraining."""
     outcome: dict = {}
     airflow.trigger("ingest_daily", day)
     airflow.wait("ingest", "dag_id = 'ingest_daily' AND run_type = 'manual'", (), 1, timeout, processes)
@@ -492,25 +505,26 @@ def nightly_chain(airflow: Airflow, day: date, processes: Processes, kill: bool,
     airflow.wait("monitoring", "dag_id = 'model_monitoring' AND run_type = 'manual'", (), 1, timeout, processes)
     where = "dag_id = 'churn_training' AND run_type = 'asset_triggered'"
     airflow.wait("drift-triggered retraining", where, (), 1, timeout, processes)
-    for finetune_day in (day - timedelta(days=1), day):
-        airflow.trigger("llm_finetune", finetune_day, SMALL_FINETUNE)
-    airflow.wait("two fine-tunings", "dag_id = 'llm_finetune' AND run_type = 'manual'", (), 2, timeout, processes)
     return outcome
 
 
-def backfill(airflow: Airflow, start: date, end: date, processes: Processes, timeout: float) -> int:
-    days = (end - start).days + 1
-    for dag_ids in (("ingest_daily",), TRAINING_DAGS):
-        for dag_id in dag_ids:
-            airflow.cli(
-                "backfill", "create", "--dag-id", dag_id, "--from-date", start.isoformat(),
-                "--to-date", f"{end.isoformat()}T23:59:59", "--max-active-runs", "2",
-            )  # fmt: skip
-        where = "run_type = 'backfill' AND dag_id = ANY(%s)"
-        airflow.wait(
-            f"backfill of {', '.join(dag_ids)}", where, (list(dag_ids),), days * len(dag_ids), timeout, processes
-        )
-    return days
+def finetunes_and_backfill(airflow: Airflow, day: date, days: int, processes: Processes, timeout: float) -> None:
+    """Two fine-tunings at once and a backfill of ingest and both trainings over the `days` before `day`, all
+    started together: the pools and the training sensors, not the harness, keep them in order. `day`'s
+    fine-tune is a manual run and the day before's a backfill run, so both runs are active at once (a DAG's
+    max_active_runs does not count backfill runs): only the one-slot `llm_training` pool keeps them apart."""
+    airflow.trigger("llm_finetune", day, SMALL_FINETUNE)
+    start, end = day - timedelta(days=days), day - timedelta(days=1)
+    backfills = {"llm_finetune": (end, json.dumps(SMALL_FINETUNE))} | {
+        dag_id: (start, "{}") for dag_id in ("ingest_daily", *TRAINING_DAGS)
+    }
+    for dag_id, (first, conf) in backfills.items():
+        airflow.cli(
+            "backfill", "create", "--dag-id", dag_id, "--from-date", first.isoformat(),
+            "--to-date", f"{end.isoformat()}T23:59:59", "--max-active-runs", "2", "--dag-run-conf", conf,
+        )  # fmt: skip
+    where = "(dag_id = 'llm_finetune' AND run_type = 'manual') OR run_type = 'backfill'"
+    airflow.wait("fine-tunings and backfill", where, (), 2 + 3 * days, timeout, processes)
 
 
 # -- what must hold ----------------------------------------------------------------------------------------------
@@ -521,6 +535,18 @@ def tasks_per_worker(airflow: Airflow) -> dict[str, int]:
         " UNION ALL SELECT hostname FROM task_instance_history WHERE hostname <> '') t GROUP BY hostname"
     )
     return {host: count for host, count in sorted(rows)}
+
+
+def runs_overlapped(airflow: Airflow, dag_id: str, run_types: tuple[str, ...]) -> bool:
+    """Whether two runs of `dag_id` were active at the same time (so that only a pool could keep their tasks
+    apart)."""
+    rows = airflow.query(
+        "SELECT start_date, end_date FROM dag_run WHERE dag_id = %s AND run_type = ANY(%s) AND start_date IS NOT NULL "
+        "ORDER BY start_date",
+        dag_id,
+        list(run_types),
+    )
+    return any(later[0] < earlier[1] for earlier, later in itertools.pairwise(rows))
 
 
 def pool_overlaps(airflow: Airflow, pool: str) -> list[str]:
@@ -605,21 +631,24 @@ def main(argv: list[str] | None = None) -> int:
     result: dict = {"date": args.date.isoformat(), "ok": False}
     started = time.monotonic()
     try:
-        airflow = start_services(deployment, processes)
         history_days = args.backfill_days + 12  # each backfilled day trains on the 10 days before it
-        say(f"demo data on S3: {history_days} days up to {args.date - timedelta(days=1)}")
-        ml_platform(
-            deployment, "demo-data", "--end", (args.date - timedelta(days=1)).isoformat(), "--days", str(history_days)
-        )
+        demo_data = ["demo-data", "--end", (args.date - timedelta(days=1)).isoformat(), "--days", str(history_days)]
+        airflow, demo_written = start_services(deployment, processes, demo_data)
         dag_ids = ["ingest_daily", *TRAINING_DAGS, "kb_embedding_refresh", "model_monitoring", "llm_finetune"]
         wait_for_dags(airflow, dag_ids, processes)
+        demo_written()
+        result["seconds_to_start"] = round(time.monotonic() - started)
         result |= nightly_chain(airflow, args.date, processes, args.kill_worker_in_training, args.timeout)
+        result["seconds_to_retraining"] = round(time.monotonic() - started)
+        finetunes_and_backfill(airflow, args.date, args.backfill_days, processes, args.timeout)
         first = args.date - timedelta(days=args.backfill_days)
-        result["backfill_days"] = backfill(airflow, first, args.date - timedelta(days=1), processes, args.timeout)
         result["tasks_per_worker"] = tasks_per_worker(airflow)
         result["llm_training_overlaps"] = pool_overlaps(airflow, "llm_training")
+        result["finetune_runs_overlapped"] = runs_overlapped(airflow, "llm_finetune", ("manual", "backfill"))
         backfilled = [first + timedelta(days=i) for i in range(args.backfill_days)]
-        result["backfill_verdicts"] = sorted(set(decision_verdicts(deployment, TRAINING_DAGS, backfilled).values()))
+        verdicts = decision_verdicts(deployment, TRAINING_DAGS, backfilled)
+        verdicts |= decision_verdicts(deployment, ("llm_finetune",), backfilled[-1:])
+        result["backfill_verdicts"] = sorted(set(verdicts.values()))
         if "killed" in result:
             result["killed"] |= killed_task_outcome(airflow, deployment, result["killed"])
         result["half_written_objects"] = half_written_objects(deployment)
@@ -645,6 +674,8 @@ def problems(result: dict) -> list[str]:
     workers = {w for w in result.get("tasks_per_worker", {}) if w in WORKERS}
     if workers != set(WORKERS):
         found.append(f"tasks ran on {sorted(workers)}, not on both workers")
+    if result.get("finetune_runs_overlapped") is False:
+        found.append("the two fine-tuning runs were never active at once, so the pool was not put to the test")
     if result.get("llm_training_overlaps"):
         found.append(f"fine-tunings overlapped despite the one-slot pool: {result['llm_training_overlaps']}")
     if result.get("backfill_verdicts") not in (None, ["recorded_only"]):

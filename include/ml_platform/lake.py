@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ QUARANTINE = "_quarantine"
 VERDICTS = "_verdicts"
 VERSIONS = "_versions"
 _META_KEY = b"ml_platform"
+_MAGIC = b"PAR1"  # a Parquet file ends with its footer, the footer's 4-byte length, and this
 _DT = re.compile(r"^(?P<dataset>[^/]+)/dt=(?P<dt>\d{4}-\d{2}-\d{2})/" + re.escape(PART_FILE) + "$")
 
 
@@ -64,6 +66,30 @@ def _content_hash_of(data: bytes) -> str | None:
     return _own_metadata(pq.read_schema(io.BytesIO(data))).get("content_hash")
 
 
+def _footer_schema(store: ObjectStore, key: str) -> pa.Schema:
+    """A Parquet object's schema and key-value metadata from its footer alone: the last 8 bytes (footer length
+    and magic), then the footer itself, by two ranged reads instead of the whole object (a full GET on S3)."""
+    for _ in range(3):  # a concurrent replace between the two reads changes the tail: read it again
+        end = store.get_tail(key, 8)
+        if len(end) < 8 or end[4:] != _MAGIC:
+            raise BadInput(f"{store.url(key)} is not a Parquet file (no {_MAGIC!r} at its end)")
+        tail = store.get_tail(key, int.from_bytes(end[:4], "little") + 8)
+        if tail.endswith(end):
+            # pyarrow finds the footer from the end; the leading magic only makes the buffer a Parquet file.
+            return pq.read_schema(io.BytesIO(_MAGIC + tail))
+    raise BadInput(f"{store.url(key)} kept changing while its footer was read")
+
+
+def _parquet(frame: pd.DataFrame, record: dict[str, Any]) -> bytes:
+    """A partition object: the rows, with the lake's facts about them in the file's own metadata."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    schema_meta = dict(table.schema.metadata or {})
+    schema_meta[_META_KEY] = json.dumps(record, default=str).encode()
+    buffer = io.BytesIO()
+    pq.write_table(table.replace_schema_metadata(schema_meta), buffer, compression="zstd")
+    return buffer.getvalue()
+
+
 def _own_metadata(schema: pa.Schema) -> dict[str, Any]:
     """The facts a partition object carries about itself (rows, content hash, source, ...)."""
     return json.loads((schema.metadata or {}).get(_META_KEY, b"{}"))
@@ -71,6 +97,14 @@ def _own_metadata(schema: pa.Schema) -> dict[str, Any]:
 
 def _origin(facts: dict[str, Any]) -> str:
     return f" ({facts['file']})" if facts.get("file") else ""
+
+
+# One partition to write: (dataset, dt, rows, caller metadata), as `Lake.write` takes them.
+Part = tuple[str, date | str, pd.DataFrame, dict[str, Any] | None]
+_REPLACE_HINT = (
+    "Pass replace_other_source (ingest form, or --replace-other-source) to replace it; the current rows are then "
+    f"kept under {VERSIONS}/"
+)
 
 
 def partition_key(dataset: str, dt: date | str) -> str:
@@ -97,43 +131,91 @@ class Lake:
     ) -> PartitionInfo:
         """Replace exactly one date's partition (idempotent: same rows, same hash, nothing written).
 
-        The rows it replaces are kept under `_versions/`. A partition that came from another source (a user's
-        import or landed file, under demo data) is only replaced when `replace_other_source` says so.
+        The rows it replaces are kept under `_versions/`, and so are its own when a concurrent writer's put
+        replaced them at once. A partition that came from another source (a user's import or landed file,
+        under demo data) is only replaced when `replace_other_source` says so.
         """
         dt = as_date(dt)
         frame = df.reset_index(drop=True)
         digest = content_hash(frame)
         key = partition_key(dataset, dt)
         info = PartitionInfo(dataset, dt, len(frame), digest, self.store.url(key))
-        source = (meta or {}).get("source")
-        if self.store.exists(key):
-            current = self._bytes(dataset, dt)
-            facts = _own_metadata(pq.read_schema(io.BytesIO(current)))
-            if facts.get("content_hash") == digest:
-                return info
-            if facts.get("source") != source and not replace_other_source:
-                raise BadInput(
-                    f"{dataset}/dt={dt} in {self.store.uri} came from {facts.get('source')!r}"
-                    f"{_origin(facts)}; refusing to replace it with {source!r} data. Pass replace_other_source "
-                    "(ingest form, or --replace-other-source) to replace it; the current rows are then kept "
-                    f"under {VERSIONS}/"
-                )
-            self._keep_version(dataset, dt, current, facts)
-        record = {
-            # Caller metadata first: the lake's own facts about the partition must win any name clash.
-            **(meta or {}),
-            "dataset": dataset,
-            "dt": dt.isoformat(),
-            "rows": len(frame),
-            "content_hash": digest,
-        }
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        schema_meta = dict(table.schema.metadata or {})
-        schema_meta[_META_KEY] = json.dumps(record, default=str).encode()
-        buffer = io.BytesIO()
-        pq.write_table(table.replace_schema_metadata(schema_meta), buffer, compression="zstd")
-        self.store.put(key, buffer.getvalue())
+        facts = self._live_facts(key)
+        if facts.get("content_hash") == digest:
+            return info
+        refusal = self._refusal(dataset, dt, facts, (meta or {}).get("source"), digest) if facts else None
+        if refusal and not replace_other_source:
+            raise BadInput(f"{refusal}. {_REPLACE_HINT}")
+        # Caller metadata first: the lake's own facts about the partition must win any name clash.
+        record = {**(meta or {}), "dataset": dataset, "dt": dt.isoformat(), "rows": len(frame), "content_hash": digest}
+        data = _parquet(frame, record)
+        # Neither store offers a conditional put (compare-and-swap), so concurrent writers of one day can only
+        # narrow the race: keep what is live up to the put, and keep our own rows when a later put replaced them.
+        # Still lost: rows another writer put after our last read of the live partition and checked before
+        # our put landed on them (a window of one footer read and one put).
+        self._keep_replaced(dataset, dt, digest)
+        self.store.put(key, data)
+        if self._stored_hash(key) != digest:  # another writer's put landed after ours: nobody kept our rows
+            self._keep_version(dataset, dt, data, record)
         return info
+
+    def _live_facts(self, key: str) -> dict[str, Any]:
+        """The live partition's own facts, from its footer; empty when there is none."""
+        try:
+            return _own_metadata(_footer_schema(self.store, key))
+        except KeyError:
+            return {}
+
+    def _keep_replaced(self, dataset: str, dt: date, digest: str) -> None:
+        """Keep the live rows our put is about to replace. Read the live hash again after each keep: another
+        writer may have put other rows meanwhile, and those would be replaced unkept."""
+        key, kept = partition_key(dataset, dt), set()
+        for _ in range(10):  # bounded: each pass means another writer landed rows in the last moments
+            live = self._stored_hash(key)
+            if live is None or live == digest or live in kept:
+                return
+            try:
+                data = self.store.get(key)
+            except KeyError:
+                return  # moved away meanwhile (a quarantine keeps its own copy)
+            facts = _own_metadata(pq.read_schema(io.BytesIO(data)))
+            self._keep_version(dataset, dt, data, facts)
+            kept.add(facts.get("content_hash"))
+
+    def write_many(self, parts: list[Part], *, replace_other_source: bool = False) -> list[PartitionInfo]:
+        """Write several partitions (an ingest's tables, an import's days), refusing all of them before any is
+        written: a refusal midway would leave the earlier ones replaced and the later ones not. A partition
+        landed from another source between this check and its write is still refused by `write`."""
+        if not replace_other_source:
+            self.check_sources(
+                [
+                    (dataset, dt, (meta or {}).get("source"), content_hash(df.reset_index(drop=True)))
+                    for dataset, dt, df, meta in parts
+                ]
+            )
+        return [self.write(*part, replace_other_source=replace_other_source) for part in parts]
+
+    def check_sources(self, targets: list[tuple[str, date | str, str | None, str | None]]) -> None:
+        """Raise, naming each one, when any (dataset, dt, source, content hash) target would replace a partition
+        that came from another source; an absent partition or one with those very rows is no refusal."""
+        refused = []
+        for dataset, dt, source, digest in targets:
+            facts = self._live_facts(partition_key(dataset, dt))
+            if facts and (why := self._refusal(dataset, as_date(dt), facts, source, digest)):
+                refused.append(why)
+        if refused:
+            raise BadInput(f"{'; '.join(refused)}. Nothing was written. {_REPLACE_HINT}")
+
+    def _refusal(
+        self, dataset: str, dt: date, facts: dict[str, Any], source: str | None, digest: str | None
+    ) -> str | None:
+        """Why writing `source` rows (hash `digest`) over a partition with these facts is refused, or None."""
+        if facts.get("source") == source or (digest is not None and facts.get("content_hash") == digest):
+            return None  # same source, or the very same rows (an idempotent rewrite)
+        return (
+            f"{dataset}/dt={dt} in {self.store.uri} came from {facts.get('source')!r}{_origin(facts)}; "
+            f"refusing to replace it with {source!r} data"
+        )
 
     def _keep_version(self, dataset: str, dt: date, data: bytes, facts: dict[str, Any]) -> None:
         folder = f"{VERSIONS}/{dataset}/dt={dt.isoformat()}/"
@@ -147,8 +229,7 @@ class Lake:
         """Earlier rows of a partition, oldest first, each with its own facts and where it is kept."""
         found = []
         for key in self.store.list(f"{VERSIONS}/{dataset}/dt={as_date(dt).isoformat()}/"):
-            facts = _own_metadata(pq.read_schema(io.BytesIO(self.store.get(key))))
-            found.append(facts | {"kept_at": self.store.url(key)})
+            found.append(_own_metadata(_footer_schema(self.store, key)) | {"kept_at": self.store.url(key)})
         return found
 
     # -- reading ---------------------------------------------------------------------------------------
@@ -201,9 +282,38 @@ class Lake:
         table = self._table(dataset, dt)
         return table.to_pandas(), self._info(dataset, dt, table.schema)
 
+    def read_hash(self, dataset: str, dt: date | str, digest: str) -> pd.DataFrame:
+        """The rows a partition held when its content hash was `digest`: live, kept under `_versions/`, or
+        quarantined. A run's record names its data by hash, so a rebuild must read exactly those rows."""
+        for key in self._places_of(dataset, dt, digest):
+            try:
+                data = self.store.get(key)
+            except KeyError:
+                continue  # moved meanwhile (a quarantine of the live partition): look further
+            if _content_hash_of(data) == digest:  # the bytes themselves, not the listing, decide
+                return pq.read_table(io.BytesIO(data)).to_pandas()
+        raise PartitionMissing(
+            f"{dataset}/dt={as_date(dt)} with content hash {digest} is not in {self.store.uri}: "
+            f"neither the live partition nor {VERSIONS}/ or {QUARANTINE}/ holds those rows"
+        )
+
+    def _places_of(self, dataset: str, dt: date | str, digest: str) -> Iterator[str]:
+        """Keys that may hold the rows with `digest`, cheapest check first."""
+        live = partition_key(dataset, dt)
+        if self._stored_hash(live) == digest:
+            yield live
+        folder = f"{VERSIONS}/{dataset}/dt={as_date(dt).isoformat()}/"
+        yield from (key for key in self.store.list(folder) if f"-{digest}/" in key)  # kept as <stamp>-<hash>/
+        for record in reversed(self.quarantined(dataset, dt)):
+            if record.get("content_hash") in (digest, None):  # older records may lack the hash: check the bytes
+                yield f"{record['folder']}/{PART_FILE}"
+
     def _schema(self, dataset: str, dt: date | str) -> pa.Schema:
-        """The partition's schema and own metadata, from the Parquet footer alone (no rows decoded)."""
-        return pq.read_schema(io.BytesIO(self._bytes(dataset, dt)))
+        """The partition's schema and own metadata, from the Parquet footer alone (no rows fetched)."""
+        try:
+            return _footer_schema(self.store, partition_key(dataset, dt))
+        except KeyError:
+            raise PartitionMissing(f"partition {dataset}/dt={as_date(dt)} has not landed in {self.store.uri}") from None
 
     def metadata(self, dataset: str, dt: date | str) -> dict[str, Any]:
         return _own_metadata(self._schema(dataset, dt))
@@ -255,6 +365,15 @@ class Lake:
         except KeyError:
             return None
 
+    def verdicts(self, info: PartitionInfo) -> dict[str, dict[str, Any]]:
+        """Every verdict kept for these rows, by suite version (earlier suites included)."""
+        prefix = f"{VERDICTS}/{info.dataset}/dt={as_date(info.dt).isoformat()}/{info.content_hash}-"
+        return {
+            key.removeprefix(prefix).removesuffix(".json"): json.loads(self.store.get(key))
+            for key in self.store.list(prefix)
+            if key.startswith(prefix) and key.endswith(".json")
+        }
+
     # -- quarantine ------------------------------------------------------------------------------------
     def quarantine(self, dataset: str, dt: date | str, reason: dict[str, Any], expected_hash: str | None = None) -> str:
         """Move a partition aside with the reason it was rejected; returns the quarantine folder key.
@@ -286,10 +405,7 @@ class Lake:
 
     def _stored_hash(self, key: str) -> str | None:
         """The content hash of the partition object at `key` now; None once a concurrent task moved it."""
-        try:
-            return _content_hash_of(self.store.get(key))
-        except KeyError:
-            return None
+        return self._live_facts(key).get("content_hash")
 
     def _quarantined_already(self, dataset: str, dt: date, expected_hash: str | None) -> str:
         """The folder of an earlier quarantine that moved exactly the judged rows; without one, the partition

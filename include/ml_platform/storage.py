@@ -18,6 +18,7 @@ class ObjectStore(Protocol):
 
     def put(self, key: str, data: bytes) -> None: ...
     def get(self, key: str) -> bytes: ...
+    def get_tail(self, key: str, size: int) -> bytes: ...
     def exists(self, key: str) -> bool: ...
     def list(self, prefix: str) -> list[str]: ...
     def delete(self, key: str) -> None: ...
@@ -50,6 +51,15 @@ class LocalStore:
     def get(self, key: str) -> bytes:
         try:
             return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise KeyError(f"no object {key!r} in {self.uri}") from None
+
+    def get_tail(self, key: str, size: int) -> bytes:
+        """The last `size` bytes (all of them, for a smaller object): a Parquet footer without the rows."""
+        try:
+            with self._path(key).open("rb") as handle:
+                handle.seek(-min(size, handle.seek(0, os.SEEK_END)), os.SEEK_END)
+                return handle.read()
         except FileNotFoundError:
             raise KeyError(f"no object {key!r} in {self.uri}") from None
 
@@ -105,6 +115,14 @@ class S3Store:
             return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
         except self.client.exceptions.NoSuchKey:
             raise KeyError(f"no object {key!r} in {self.uri}") from None
+
+    def get_tail(self, key: str, size: int) -> bytes:
+        """The last `size` bytes, by a suffix-range GET (S3 returns the whole object when it is smaller)."""
+        try:
+            reply = self.client.get_object(Bucket=self.bucket, Key=self._key(key), Range=f"bytes=-{size}")
+        except self.client.exceptions.NoSuchKey:
+            raise KeyError(f"no object {key!r} in {self.uri}") from None
+        return reply["Body"].read()
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

@@ -83,8 +83,7 @@ def import_file(
     inside = assigned.isin(dates)
     result.skipped_rows_outside_range = int((~inside).sum())
     meta: dict[str, Any] = {"source": "import", "file": str(path.resolve()), "coercion": report.as_dict()}
-    for day in dates:
-        part = typed[(assigned == day).to_numpy()]
-        if len(part):
-            result.partitions.append(lake.write(dataset, day, part, meta, replace_other_source=replace_other_source))
+    parts = [(dataset, day, typed[(assigned == day).to_numpy()], meta) for day in dates]
+    # All days are checked before any is written: a refused day leaves the others as they were.
+    result.partitions = lake.write_many([p for p in parts if len(p[2])], replace_other_source=replace_other_source)
     return result

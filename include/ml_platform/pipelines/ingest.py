@@ -41,10 +41,13 @@ def ingest_step(
         tables = demo_tables(group, ctx.day, settings.seed, demo or load_demo_config())
     else:
         tables = landing_tables(group, ctx.day, settings.landing_uri)
-    lake = Lake.at(settings.lake_uri)
+    # Every table is checked before any is written: a refused table leaves the group's other tables as they were.
+    landed = Lake.at(settings.lake_uri).write_many(
+        [(name, ctx.day, frame, meta) for name, (frame, meta) in tables.items()],
+        replace_other_source=bool(ctx.params.get("replace_other_source")),
+    )
     partitions = []
-    for name, (frame, meta) in tables.items():
-        info = lake.write(name, ctx.day, frame, meta, replace_other_source=bool(ctx.params.get("replace_other_source")))
+    for info, (name, (frame, meta)) in zip(landed, tables.items(), strict=True):
         log.info("landed %s/dt=%s: %d rows, hash %s (%s)", name, ctx.day, info.rows, info.content_hash, meta["source"])
         partitions.append(info.as_dict() | {"label_rate": _label_rate(name, frame), "meta": meta})
     record = {

@@ -20,7 +20,7 @@ from ml_platform.config.assistant import AssistantConfig
 from ml_platform.config.datasets import load_schema
 from ml_platform.config.tabular import ModelConfig
 from ml_platform.dates import as_date
-from ml_platform.errors import LLMBudgetExceeded, PlatformError, QuestionDrift
+from ml_platform.errors import LLMBudgetExceeded, NotEnoughHistory, PlatformError, QuestionDrift
 from ml_platform.lake import Lake
 from ml_platform.pipelines.screening import require_valid, screen_history
 from ml_platform.registry import CHAMPION, ModelRegistry
@@ -83,8 +83,15 @@ def _tabular_drift(config: ModelConfig, settings: Settings, ctx: RunContext, reg
     lake = Lake.at(settings.lake_uri)
     require_valid(settings, config.dataset, ctx.day, names.MONITORING, ctx)
     days, version_info = _champion_reference(registry, config, champion)
-    screen_history(settings, config.dataset, days, names.MONITORING, ctx)
-    days = [d for d in days if lake.exists(config.dataset, d)]
+    left_out = screen_history(settings, config.dataset, days, names.MONITORING, ctx)
+    skipped = {str(d["dt"]) for d in left_out if d.get("left_in_place")}
+    days = [d for d in days if lake.exists(config.dataset, d) and str(d) not in skipped]
+    if not days:
+        raise NotEnoughHistory(
+            f"{config.name}: none of champion version {champion}'s training days of {config.dataset} passes "
+            f"validation now ({len(left_out)} left out); drift cannot be judged against an empty reference: "
+            "train a new champion, or restore the suite its data passed"
+        )
     reference = pd.concat([lake.read(config.dataset, d) for d in days], ignore_index=True)
     if len(reference) > config.monitoring.max_reference_rows:
         reference = reference.sample(n=config.monitoring.max_reference_rows, random_state=0).reset_index(drop=True)

@@ -1,8 +1,9 @@
 """`ml-platform reproduce`: rebuild a registered version from its record and compare it with the original.
 
-The rebuild reads the data it names from the lake, trains with the recorded config (not today's file) into
-a scratch folder, and never touches the registry. A match is bit-exact (the model file's hash); when the
-hashes differ, every metric must agree within METRIC_TOLERANCE, and the record says why they may differ
+The rebuild reads the data it names from the lake by content hash (the live partition, an earlier version
+or a quarantined copy; rows no longer there stop it, by name), trains with the recorded config (not today's
+file) into a scratch folder, and never touches the registry. A match is bit-exact (the model file's hash);
+when the hashes differ, every metric must agree within METRIC_TOLERANCE, and the record says why they may differ
 (data, code, libraries, machine).
 """
 
@@ -15,10 +16,12 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from ml_platform.config.assistant import AssistantConfig, load_assistant_config
 from ml_platform.config.base import parse_json
 from ml_platform.config.tabular import ModelConfig, load_model_config, model_names
-from ml_platform.errors import BadInput
+from ml_platform.errors import BadInput, PartitionMissing
 from ml_platform.lake import Lake
 from ml_platform.provenance import (
     RECORD_ARTIFACT,
@@ -96,14 +99,33 @@ def _inputs_now(settings: Settings, partitions: list[dict[str, Any]]) -> dict[st
     }
 
 
+def recorded_frames(lake: Lake, partitions: list[dict[str, Any]]) -> tuple[dict[date, pd.DataFrame], list[str]]:
+    """Each recorded partition's rows, found by content hash wherever the lake keeps them now (live, an
+    earlier version, quarantine). Rows the lake no longer holds are a difference to report: today's rows
+    of that day would rebuild another model and call it a reproduction."""
+    frames, gone = {}, []
+    for p in partitions:
+        try:
+            frames[date.fromisoformat(p["dt"])] = lake.read_hash(p["dataset"], p["dt"], p["content_hash"])
+        except PartitionMissing:
+            gone.append(
+                f"partition {p['dataset']} dt={p['dt']}: recorded hash {p['content_hash']} no longer in the lake"
+            )
+    return frames, gone
+
+
 def _reproduce_tabular(
     settings: Settings, record: dict[str, Any], registered: str, version: str, metrics: dict[str, float], scratch: Path
 ) -> Reproduction:
-    from ml_platform.tabular.training import load_training_data, train_and_evaluate
+    from ml_platform.tabular.training import split_days, train_and_evaluate
 
     config = parse_json(ModelConfig, record["config"], f"the record of {registered} version {version}")
-    data = load_training_data(Lake.at(settings.lake_uri), config, date.fromisoformat(record["date"]))
-    now = _inputs_now(settings, data.partitions)
+    frames, gone = recorded_frames(Lake.at(settings.lake_uri), record["partitions"])
+    # The data is the recorded data, or the rebuild stops: only code, libraries and machine can differ.
+    why = gone + explain_differences(record, _inputs_now(settings, record["partitions"]))
+    if gone:
+        return Reproduction(model=registered, version=version, bit_exact=False, why=why, scratch=str(scratch))
+    data = split_days(config, frames, date.fromisoformat(record["date"]), record["partitions"])
     result = train_and_evaluate(data, config)
     scratch.mkdir(parents=True, exist_ok=True)
     result.model.get_booster().save_model(scratch / "model.ubj")
@@ -112,7 +134,7 @@ def _reproduce_tabular(
         version=version,
         bit_exact=result.model_sha256 == record["model_sha256"],
         metrics={k: (metrics[f"test_{k}"], v) for k, v in result.metrics.items() if f"test_{k}" in metrics},
-        why=explain_differences(record, now),
+        why=why,
         scratch=str(scratch),
     )
 

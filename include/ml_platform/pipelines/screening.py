@@ -22,7 +22,7 @@ from ml_platform.lake import Lake, PartitionInfo
 from ml_platform.reports import Reports
 from ml_platform.run_context import RunContext
 from ml_platform.settings import Settings
-from ml_platform.validation import ValidationOutcome, passed_before, validate_and_remember
+from ml_platform.validation import ValidationOutcome, passed_an_earlier_suite, passed_before, validate_and_remember
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ def quarantine_failed(
 def screen_history(
     settings: Settings, dataset: str, days: Iterable[date | str], pipeline: str, ctx: RunContext
 ) -> list[dict[str, Any]]:
-    """Validate the earlier days a step reads; failing ones are quarantined. Returns the days left out."""
+    """Validate the earlier days a step reads; failing ones are quarantined, or left in place (`left_in_place`)
+    when they passed the suite of their time. Returns the days left out of this run."""
     lake, schema = Lake.at(settings.lake_uri), load_schema(dataset)
     left_out = []
     for day in days:
@@ -77,12 +78,37 @@ def screen_history(
         if screened is None:
             continue
         outcome, partition = screened
+        earlier_suite = passed_an_earlier_suite(lake, schema, partition)
+        if earlier_suite:
+            left_out.append(_left_in_place(settings, outcome, partition, earlier_suite, pipeline, ctx))
+            continue
         folder, _ = quarantine_failed(settings, outcome, partition, pipeline, ctx)
         left_out.append(
             partition.as_dict() | {"failed": [f.describe() for f in outcome.failed], "quarantined_to": folder}
         )
         log.warning("%s/dt=%s failed validation and is left out of this run", dataset, partition.dt)
     return left_out
+
+
+def _left_in_place(
+    settings: Settings, outcome: ValidationOutcome, partition: PartitionInfo, suite: str, pipeline: str, ctx: RunContext
+) -> dict[str, Any]:
+    """A history day that passed the suite of its time and fails today's: the suite changed, not the rows, so
+    they stay in the lake (a tightened suite must not empty the history) and only this run leaves them out."""
+    report = Reports.at(settings.reports_uri)
+    html_url = report.write_bytes(pipeline, ctx.day, report_name(partition, pipeline, ctx.day), outcome.html.encode())
+    log.warning(
+        "%s/dt=%s passed suite %s but fails the current one: left out of this run, not quarantined (report %s)",
+        partition.dataset,
+        partition.dt,
+        suite,
+        html_url,
+    )
+    return partition.as_dict() | {
+        "failed": [f.describe() for f in outcome.failed],
+        "left_in_place": f"passed suite {suite}; fails the current suite",
+        "validation_report": html_url,
+    }
 
 
 def quarantined_by_run(lake: Lake, dataset: str, days: Iterable[date], airflow_run_id: str) -> list[dict[str, Any]]:

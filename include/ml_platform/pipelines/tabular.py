@@ -18,6 +18,7 @@ from typing import Any
 from ml_platform import names
 from ml_platform.config.datasets import load_schema
 from ml_platform.config.tabular import ModelConfig
+from ml_platform.dates import as_date
 from ml_platform.lake import Lake
 from ml_platform.pipelines.screening import (
     quarantine_failed,
@@ -81,10 +82,11 @@ def train_step(config: ModelConfig, settings: Settings, ctx: RunContext) -> dict
     lake = Lake.at(settings.lake_uri)
     require_valid(settings, config.dataset, ctx.day, config.pipeline, ctx)
     first, last = config.window.history(ctx.day)
-    screen_history(settings, config.dataset, lake.dates(config.dataset, first, last), config.pipeline, ctx)
+    screened = screen_history(settings, config.dataset, lake.dates(config.dataset, first, last), config.pipeline, ctx)
+    in_place = [d for d in screened if d.get("left_in_place")]
     window = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-    left_out = quarantined_by_run(lake, config.dataset, window, ctx.airflow_run_id)
-    data = load_training_data(lake, config, ctx.day)
+    left_out = quarantined_by_run(lake, config.dataset, window, ctx.airflow_run_id) + in_place
+    data = load_training_data(lake, config, ctx.day, skip={as_date(d["dt"]) for d in in_place})
     key = training_key(config, data.partitions)
     registry = ModelRegistry(settings)
     record = train_or_reuse(

@@ -44,30 +44,39 @@ def _sample(frame: pd.DataFrame, rows: int | None, seed: int) -> pd.DataFrame:
     return frame.sample(n=rows, random_state=seed).sort_index()
 
 
-def load_training_data(lake: Lake, config: ModelConfig, day: date | str) -> TrainingData:
+def load_training_data(lake: Lake, config: ModelConfig, day: date | str, skip: set[date] = frozenset()) -> TrainingData:
+    """The window's landed days, except `skip` (history days this run leaves out), and the day to evaluate on."""
     day = as_date(day)
     first, last = config.window.history(day)
-    landed = lake.dates(config.dataset, first, last)
+    landed = [d for d in lake.dates(config.dataset, first, last) if d not in skip]
     if len(landed) < config.window.min_train_days:
         raise NotEnoughHistory(
             f"{config.name}: {len(landed)} landed day(s) of {config.dataset} between {first} and "
             f"{last}; at least {config.window.min_train_days} are needed to train: backfill "
             f"{names.INGEST} for those dates first"
         )
-    frames = {
-        d: _sample(lake.read(config.dataset, d), config.window.sample_rows_per_day, config.model.seed) for d in landed
-    }
-    test = _sample(lake.read(config.dataset, day), config.window.sample_rows_per_day, config.model.seed)
-    partitions = [lake.info(config.dataset, d).as_dict() | {"role": "train"} for d in landed[:-1]]
-    partitions.append(lake.info(config.dataset, landed[-1]).as_dict() | {"role": "early_stopping"})
-    partitions.append(lake.info(config.dataset, day).as_dict() | {"role": "evaluation"})
+    # Rows and facts from one read each, so the recorded hashes are those of the rows trained on.
+    loaded = {d: lake.load(config.dataset, d) for d in [*landed, day]}
+    roles = dict.fromkeys(landed[:-1], "train") | {landed[-1]: "early_stopping", day: "evaluation"}
+    partitions = [loaded[d][1].as_dict() | {"role": role} for d, role in roles.items()]
+    return split_days(config, {d: frame for d, (frame, _) in loaded.items()}, day, partitions)
+
+
+def split_days(
+    config: ModelConfig, frames: dict[date, pd.DataFrame], test_day: date, partitions: list[dict[str, Any]]
+) -> TrainingData:
+    """Train on every day before the last, stop early on the last, evaluate on `test_day`. A run and its
+    reproduction both split here, so the same rows give the same sample and the same model."""
+    rows, seed = config.window.sample_rows_per_day, config.model.seed
+    sampled = {d: _sample(frame, rows, seed).reset_index(drop=True) for d, frame in frames.items()}
+    history = sorted(d for d in sampled if d != test_day)
     return TrainingData(
-        train=pd.concat([frames[d] for d in landed[:-1]], ignore_index=True),
-        valid=frames[landed[-1]].reset_index(drop=True),
-        test=test.reset_index(drop=True),
-        train_dates=landed[:-1],
-        valid_date=landed[-1],
-        test_date=day,
+        train=pd.concat([sampled[d] for d in history[:-1]], ignore_index=True),
+        valid=sampled[history[-1]],
+        test=sampled[test_day],
+        train_dates=history[:-1],
+        valid_date=history[-1],
+        test_date=test_day,
         partitions=partitions,
     )
 

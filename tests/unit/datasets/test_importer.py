@@ -11,7 +11,7 @@ import pytest
 from ml_platform.datasets.churn import generate_churn
 from ml_platform.datasets.importer import import_file
 from ml_platform.datasets.scenario import Scenario
-from ml_platform.errors import ConfigError
+from ml_platform.errors import BadInput, ConfigError
 from ml_platform.lake import Lake
 
 
@@ -73,3 +73,15 @@ def test_bad_arguments_are_clear(tmp_path: Path) -> None:
         import_file(tmp_path / "x.json", "churn", "2026-11-01", "2026-11-02", lake)
     with pytest.raises(ConfigError, match="no schema for dataset 'orders'"):
         import_file(tmp_path / "x.json", "orders", "2026-11-01", "2026-11-02", lake)
+
+
+def test_an_import_refused_for_one_day_writes_no_day(tmp_path: Path) -> None:
+    telco_csv(tmp_path / "telco.csv")
+    lake = Lake.at(str(tmp_path / "lake"))
+    landed = generate_churn(date(2026, 11, 3), 1, Scenario(), rows=10, population=100)[0]
+    lake.write("churn", "2026-11-03", landed, {"source": "landing"})
+    with pytest.raises(BadInput, match=r"churn/dt=2026-11-03 .* came from 'landing'; refusing"):
+        import_file(tmp_path / "telco.csv", "churn", "2026-11-01", "2026-11-04", lake)
+    assert lake.dates("churn") == [date(2026, 11, 3)], "days before the refused one were written"
+    result = import_file(tmp_path / "telco.csv", "churn", "2026-11-01", "2026-11-04", lake, replace_other_source=True)
+    assert len(result.partitions) == 4 and [v["source"] for v in lake.versions("churn", "2026-11-03")] == ["landing"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -224,3 +225,104 @@ def test_a_sensor_waiting_for_a_quarantined_day_fails_at_once_with_the_reason(la
     assert not lake.landed("t", "2026-11-02", waited=timedelta(0), patience=timedelta(hours=6))
     lake.write("t", "2026-11-01", frame(4))  # a fixed file re-landed: the wait is over
     assert lake.landed("t", "2026-11-01", waited=timedelta(0), patience=timedelta(hours=6))
+
+
+def test_read_hash_finds_the_rows_live_kept_or_quarantined_and_names_rows_that_are_gone(lake: Lake) -> None:
+    first, second, third = frame(3), frame(2, offset=10), frame(4, offset=20)
+    lake.write("t", "2026-11-01", first)
+    lake.write("t", "2026-11-01", second)  # first is kept under _versions/
+    pd.testing.assert_frame_equal(lake.read_hash("t", "2026-11-01", content_hash(second)), second)
+    pd.testing.assert_frame_equal(lake.read_hash("t", "2026-11-01", content_hash(first)), first)
+    lake.quarantine("t", "2026-11-01", {"reason": "bad"})
+    lake.write("t", "2026-11-01", third)
+    pd.testing.assert_frame_equal(lake.read_hash("t", "2026-11-01", content_hash(second)), second)
+    with pytest.raises(PartitionMissing, match=r"t/dt=2026-11-01 with content hash 0{16} is not in"):
+        lake.read_hash("t", "2026-11-01", "0" * 16)
+
+
+def test_info_and_metadata_read_only_the_parquet_footer(lake: Lake, monkeypatch) -> None:
+    rng = np.random.default_rng(0)
+    lake.write("t", "2026-11-01", pd.DataFrame({"x": rng.random(100_000)}), {"source": "demo"})
+    size = len(lake.store.get(partition_key("t", "2026-11-01")))
+    fetched: list[int] = []
+
+    def counted(method):
+        def call(*args):
+            data = method(*args)
+            fetched.append(len(data))
+            return data
+
+        return call
+
+    for name in ("get", "get_tail"):
+        if hasattr(lake.store, name):
+            monkeypatch.setattr(lake.store, name, counted(getattr(lake.store, name)))
+    replies: list[int] = []  # S3: what the HTTP replies carried, not only what the store returned
+    if hasattr(lake.store, "client"):
+        on_reply = lambda parsed, **_: replies.append(parsed["ContentLength"])  # noqa: E731
+        lake.store.client.meta.events.register("after-call.s3.GetObject", on_reply)
+    info, meta = lake.info("t", "2026-11-01"), lake.metadata("t", "2026-11-01")
+    assert info.rows == 100_000 and meta["source"] == "demo" and info.content_hash == meta["content_hash"]
+    assert fetched and sum(fetched) < size / 50, f"fetched {sum(fetched)} bytes of a {size}-byte partition"
+    assert sum(replies) == (sum(fetched) if hasattr(lake.store, "client") else 0)
+
+
+def test_get_tail_serves_the_last_bytes_or_the_whole_object(store_uri: str) -> None:
+    store = open_store(store_uri)
+    store.put("a/b", b"0123456789")
+    assert store.get_tail("a/b", 3) == b"789" and store.get_tail("a/b", 99) == b"0123456789"
+    with pytest.raises(KeyError):
+        store.get_tail("a/missing", 3)
+
+
+def _on_live_put(lake: Lake, before=None, after=None) -> None:
+    """Run `before`/`after` around this lake's put of the live t/dt=2026-11-01 partition (not its kept copies)."""
+    put = lake.store.put
+
+    def hooked(key: str, data: bytes) -> None:
+        live = key == partition_key("t", "2026-11-01")
+        if live and before:
+            before()
+        put(key, data)
+        if live and after:
+            after()
+
+    lake.store.put = hooked
+
+
+def _kept_hashes(lake: Lake) -> set[str]:
+    return {v["content_hash"] for v in lake.versions("t", "2026-11-01")}
+
+
+def test_rows_another_writer_lands_while_the_old_ones_are_kept_are_kept_too(store_uri: str) -> None:
+    ours, theirs = Lake.at(store_uri), Lake.at(store_uri)
+    old, their_rows, our_rows = frame(1), frame(2, offset=10), frame(3, offset=20)
+    ours.write("t", "2026-11-01", old)
+    put = ours.store.put
+
+    def their_write_lands_meanwhile(key: str, data: bytes) -> None:
+        put(key, data)
+        if key.startswith("_versions/") and not _kept_hashes(ours) - {content_hash(old)}:
+            theirs.write("t", "2026-11-01", their_rows)  # after our read of the live rows, before our put
+
+    ours.store.put = their_write_lands_meanwhile
+    ours.write("t", "2026-11-01", our_rows)
+    assert ours.read("t", "2026-11-01").equals(our_rows)
+    assert _kept_hashes(ours) == {content_hash(old), content_hash(their_rows)}, "the other writer's rows were lost"
+
+
+def test_a_writer_whose_put_is_replaced_at_once_keeps_its_own_rows(store_uri: str) -> None:
+    import threading
+
+    first, second = Lake.at(store_uri), Lake.at(store_uri)
+    old, first_rows, second_rows = frame(1), frame(2, offset=10), frame(3, offset=20)
+    first.write("t", "2026-11-01", old)
+    first_landed, second_landed = threading.Event(), threading.Event()
+    first_writes = threading.Thread(target=first.write, args=("t", "2026-11-01", first_rows))
+    # Both read the old rows; the second's put lands between the first's put and anything the first does next.
+    _on_live_put(first, after=lambda: (first_landed.set(), second_landed.wait(30)))
+    _on_live_put(second, before=lambda: (first_writes.start(), first_landed.wait(30)), after=second_landed.set)
+    second.write("t", "2026-11-01", second_rows)
+    first_writes.join(30)
+    assert second.read("t", "2026-11-01").equals(second_rows)
+    assert _kept_hashes(second) == {content_hash(old), content_hash(first_rows)}, "the first writer's rows were lost"

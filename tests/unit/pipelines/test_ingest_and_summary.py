@@ -10,7 +10,7 @@ import pytest
 from ml_platform import names
 from ml_platform.config.pipelines import load_ingest_config
 from ml_platform.datasets.scenario import load_demo_config
-from ml_platform.errors import PartitionMissing
+from ml_platform.errors import BadInput, PartitionMissing
 from ml_platform.lake import Lake
 from ml_platform.pipelines.ingest import ingest_step
 from ml_platform.reports import Reports
@@ -163,3 +163,12 @@ def test_a_landed_support_flag_is_parsed_by_its_schema_not_by_truthiness(setting
     group = GROUPS["support"].model_copy(update={"tables": ("support_qa",)})
     frame, _ = landing_tables(group, DAY, settings.landing_uri)["support_qa"]
     assert frame["answerable"].tolist() == [True, False]
+
+
+def test_an_ingest_refused_for_one_table_writes_no_table(settings: Settings) -> None:
+    lake = Lake.at(settings.lake_uri)
+    *written_first, refused = GROUPS["support"].tables
+    lake.write(refused, DAY, pd.DataFrame({"x": [1]}), {"source": "import", "file": "/data/export.csv"})
+    with pytest.raises(BadInput, match=rf"{refused}/dt={DAY} .* came from 'import' \(/data/export.csv\); refusing"):
+        ingest_group("support", DAY, settings, "demo")
+    assert not [t for t in written_first if lake.exists(t, DAY)], "tables before the refused one were replaced"

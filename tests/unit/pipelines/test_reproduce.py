@@ -1,11 +1,14 @@
 """`reproduce` of a fine-tuned assistant version is a real rebuild every time: a second reproduce into the same
-scratch folder does not resume from the checkpoints the first one left there."""
+scratch folder does not resume from the checkpoints the first one left there. A tabular version is rebuilt
+from the rows its record names, by content hash, wherever the lake keeps them now."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pandas as pd
+import pytest
 
 from ml_platform.config.assistant import load_assistant_config
 from ml_platform.pipelines import reproduce
@@ -49,3 +52,60 @@ def test_a_second_reproduce_of_an_assistant_starts_from_step_zero(settings, tmp_
         rebuilt = reproduce._reproduce_assistant(settings, record, "assistant", "1", {}, tmp_path / "scratch")
         assert rebuilt.bit_exact
     assert started_at == [0, 0], "the second rebuild resumed from the first one's checkpoints"
+
+
+def _trained_record(settings, config, day) -> tuple[dict, dict[str, float]]:
+    """A tabular version's record and test metrics, as the training pipeline logs them."""
+    from ml_platform.lake import Lake
+    from ml_platform.provenance import build_record
+    from ml_platform.tabular.training import load_training_data, train_and_evaluate
+
+    result = train_and_evaluate(load_training_data(Lake.at(settings.lake_uri), config, day), config)
+    record = build_record(
+        kind="tabular",
+        model="churn",
+        date=day.isoformat(),
+        config=config.model_dump(mode="json"),
+        config_hash="h",
+        partitions=result.data.partitions,
+        seeds={"model": config.model.seed},
+        model_sha256=result.model_sha256,
+        root=settings.project_root,
+    )
+    return record, {f"test_{k}": v for k, v in result.metrics.items()}
+
+
+@pytest.fixture
+def churn_version(settings) -> tuple:
+    from ml_platform.config.tabular import load_model_config
+    from ml_platform.datasets.churn import generate_churn
+    from ml_platform.datasets.scenario import Scenario
+    from ml_platform.lake import Lake
+
+    day, lake = date(2026, 11, 20), Lake.at(settings.lake_uri)
+    for offset in range(4, -1, -1):
+        when = day - timedelta(days=offset)
+        lake.write("churn", when, generate_churn(when, 1, Scenario(), rows=300, population=1000)[0])
+    config = load_model_config("churn").for_run({"train_days": 4, "hyperparameters": {"n_estimators": 20}})
+    return (lake, day, *_trained_record(settings, config, day))
+
+
+def test_a_tabular_rebuild_trains_on_the_recorded_rows_not_todays(settings, tmp_path, churn_version) -> None:
+    from ml_platform.datasets.churn import generate_churn
+    from ml_platform.datasets.scenario import Scenario
+
+    lake, day, record, metrics = churn_version
+    lake.write("churn", day - timedelta(days=2), generate_churn(day, 99, Scenario(), rows=300)[0])  # replaced since
+    lake.quarantine("churn", day, {"reason": "validation failed"})  # the evaluation day, moved aside
+    rebuilt = reproduce._reproduce_tabular(settings, record, "churn-xgboost", "1", metrics, tmp_path / "scratch")
+    assert rebuilt.bit_exact and rebuilt.reproduced
+    assert not [line for line in rebuilt.why if "data" in line]
+
+
+def test_a_tabular_rebuild_names_recorded_rows_the_lake_no_longer_holds(settings, tmp_path, churn_version) -> None:
+    *_, record, metrics = churn_version
+    gone = {**record["partitions"][0], "content_hash": "0" * 16}
+    record = {**record, "partitions": [gone, *record["partitions"][1:]]}
+    rebuilt = reproduce._reproduce_tabular(settings, record, "churn-xgboost", "1", metrics, tmp_path / "scratch")
+    assert not rebuilt.reproduced and not rebuilt.metrics
+    assert f"partition churn dt={gone['dt']}: recorded hash {'0' * 16} no longer in the lake" in rebuilt.why

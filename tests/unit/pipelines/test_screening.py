@@ -118,3 +118,22 @@ def test_a_retry_of_training_still_names_the_history_days_its_first_attempt_left
     assert [p["dt"] for p in retry["quarantined_history"]] == [BAD.isoformat()]
     rerun = train_step(config, settings, RunContext(DAY, "manual", "manual__rerun", "churn_training"))
     assert rerun["quarantined_history"] == [], "another run's quarantine is not this run's doing"
+
+
+def test_a_changed_suite_leaves_history_that_passed_its_own_suite_in_place(settings, lake: Lake, monkeypatch) -> None:
+    days = [DAY - timedelta(days=d) for d in (6, 5, 4)]
+    assert screen_history(settings, "churn", days, "churn_training", ctx()) == []
+    tightened = load_schema("churn").model_copy(update={"rows": (500, 1_000_000)})  # the days hold 400 rows
+    monkeypatch.setattr(screening, "load_schema", lambda dataset: tightened)
+    left_out = screen_history(settings, "churn", days, "churn_training", ctx())
+    assert [p["dt"] for p in left_out] == [d.isoformat() for d in days]
+    assert all(p["left_in_place"].startswith("passed suite r") for p in left_out)
+    assert all(lake.exists("churn", d) for d in days) and lake.quarantined("churn") == []
+
+
+def test_editing_a_schema_description_keeps_the_kept_verdicts(lake: Lake) -> None:
+    from ml_platform.validation import suite_version
+
+    schema = load_schema("churn")
+    assert suite_version(schema.model_copy(update={"description": "reworded"})) == suite_version(schema)
+    assert suite_version(schema.model_copy(update={"rows": (500, 1_000_000)})) != suite_version(schema)
