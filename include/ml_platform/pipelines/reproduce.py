@@ -114,15 +114,32 @@ def recorded_frames(lake: Lake, partitions: list[dict[str, Any]]) -> tuple[dict[
     return frames, gone
 
 
+def _live_partitions(lake: Lake, partitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the lake holds live today for each recorded partition (a hash of None: none)."""
+    return [
+        p
+        | {
+            "content_hash": lake.info(p["dataset"], p["dt"]).content_hash
+            if lake.exists(p["dataset"], p["dt"])
+            else None
+        }
+        for p in partitions
+    ]
+
+
 def _reproduce_tabular(
     settings: Settings, record: dict[str, Any], registered: str, version: str, metrics: dict[str, float], scratch: Path
 ) -> Reproduction:
     from ml_platform.tabular.training import split_days, train_and_evaluate
 
     config = parse_json(ModelConfig, record["config"], f"the record of {registered} version {version}")
-    frames, gone = recorded_frames(Lake.at(settings.lake_uri), record["partitions"])
-    # The data is the recorded data, or the rebuild stops: only code, libraries and machine can differ.
-    why = gone + explain_differences(record, _inputs_now(settings, record["partitions"]))
+    lake = Lake.at(settings.lake_uri)
+    frames, gone = recorded_frames(lake, record["partitions"])
+    # The data is the recorded data, or the rebuild stops: only code, libraries and machine can differ. A day
+    # whose live rows changed since is still named, with where its recorded rows came from.
+    changed = explain_differences(record, _inputs_now(settings, _live_partitions(lake, record["partitions"])))
+    kept = "; rebuilt from the recorded rows, which the lake keeps"
+    why = gone + [line + kept if line.startswith("changed data") and not gone else line for line in changed]
     if gone:
         return Reproduction(model=registered, version=version, bit_exact=False, why=why, scratch=str(scratch))
     data = split_days(config, frames, date.fromisoformat(record["date"]), record["partitions"])
