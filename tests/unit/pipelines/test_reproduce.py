@@ -99,7 +99,13 @@ def test_a_tabular_rebuild_trains_on_the_recorded_rows_not_todays(settings, tmp_
     lake.quarantine("churn", day, {"reason": "validation failed"})  # the evaluation day, moved aside
     rebuilt = reproduce._reproduce_tabular(settings, record, "churn-xgboost", "1", metrics, tmp_path / "scratch")
     assert rebuilt.bit_exact and rebuilt.reproduced
-    assert not [line for line in rebuilt.why if "data" in line]
+    # Both changes are named, with where the recorded rows came from.
+    named = [line for line in rebuilt.why if "data" in line]
+    assert [line.split(" was ")[0] for line in named] == [
+        f"changed data: churn/dt={day - timedelta(days=2)}",
+        f"changed data: churn/dt={day}",
+    ]
+    assert all(line.endswith("rebuilt from the recorded rows, which the lake keeps") for line in named)
 
 
 def test_a_tabular_rebuild_names_recorded_rows_the_lake_no_longer_holds(settings, tmp_path, churn_version) -> None:
