@@ -2,7 +2,8 @@
 # this repo's pinned stack, the ml_platform package and the base LLM baked in (no model hub at run time).
 FROM apache/airflow:3.3.2-python3.11
 USER root
-RUN apt-get update && apt-get install -y --no-install-recommends build-essential curl && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential curl && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /opt/ml-platform && chown airflow:root /opt/ml-platform
 USER airflow
 COPY --chown=airflow:root requirements.txt pyproject.toml /opt/ml-platform/
 COPY --chown=airflow:root include /opt/ml-platform/include

@@ -10,4 +10,7 @@ cat > /tmp/platform-policy.json <<'JSON'
 JSON
 mc admin policy create local ml-platform /tmp/platform-policy.json || true
 mc admin user add local "$MINIO_PLATFORM_USER" "$MINIO_PLATFORM_PASSWORD"
-mc admin policy attach local ml-platform --user "$MINIO_PLATFORM_USER" || true
+# Attaching twice fails; anything else must stop the init (a user without rights fails every task later).
+if ! mc admin policy entities local --user "$MINIO_PLATFORM_USER" | grep -q ml-platform; then
+  mc admin policy attach local ml-platform --user "$MINIO_PLATFORM_USER"
+fi

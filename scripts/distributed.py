@@ -35,6 +35,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from contextlib import closing
@@ -125,9 +126,18 @@ class Processes:
         return process
 
     def kill(self, name: str) -> None:
-        """SIGKILL a component and everything it started (a worker and the tasks it runs)."""
+        """SIGKILL a component and everything it started (a worker and the tasks it runs). The task SDK puts
+        each task process in a process group of its own, so the group alone would leave the task running."""
+        import psutil
+
         process = self.running.pop(name)
+        descendants = psutil.Process(process.pid).children(recursive=True)
         os.killpg(process.pid, signal.SIGKILL)
+        for child in descendants:
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                continue
         process.wait()
 
     def stop(self) -> None:
@@ -177,6 +187,8 @@ def http_ok(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=5) as response:
             return response.status < 500
+    except urllib.error.HTTPError as error:  # a 4xx still means the server is up
+        return error.code < 500
     except OSError:
         return False
 
@@ -287,7 +299,6 @@ class Deployment:
             # A killed worker's task is failed (and retried elsewhere) after this many seconds without a heartbeat.
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "15",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
             "AIRFLOW_CONN_LAKE_S3": json.dumps(lake_s3),
             "AIRFLOW_CONN_MLFLOW_DEFAULT": json.dumps(mlflow),
@@ -314,7 +325,8 @@ class Airflow:
         base = f"http://127.0.0.1:{self.env['AIRFLOW__API__PORT']}"
         login = {"username": "admin", "password": self.password}
         token = requests.post(f"{base}/auth/token", json=login, timeout=30).json()["access_token"]
-        response = requests.request(method, base + path, json=body, headers={"Authorization": f"Bearer {token}"})
+        headers = {"Authorization": f"Bearer {token}"}
+        response = requests.request(method, base + path, json=body, headers=headers, timeout=60)
         if not response.ok:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:1000]}")
         return response.json()
@@ -428,7 +440,9 @@ def start_services(deployment: Deployment, processes: Processes, demo_data: list
 
 def start_worker(worker: str, airflow: Airflow, processes: Processes) -> None:
     command = [str(BIN / "airflow"), *AIRFLOW_COMPONENTS["worker"], "--celery-hostname", f"{worker}@%h"]
-    processes.start(worker, command, airflow.env | {"PLATFORM_WORKER_NAME": worker})
+    # Each worker serves its task logs on a port of its own (two workers share this host).
+    env = airflow.env | {"PLATFORM_WORKER_NAME": worker, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
+    processes.start(worker, command, env)
 
 
 def ml_platform(deployment: Deployment, *args: str) -> str:
