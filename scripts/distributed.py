@@ -252,6 +252,17 @@ class Deployment:
             **BUCKETS,
         }
 
+    def s3_client(self):
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.s3_url,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
+        )
+
     def client_env(self) -> dict[str, str]:
         """For the harness's own CLI calls (demo data, summary): S3 and MLflow straight from variables."""
         return self.base_env() | {
@@ -346,12 +357,13 @@ class Airflow:
     def runs(self, where: str, *args: object) -> list[tuple[str, str, str]]:
         return self.query(f"SELECT dag_id, run_id, state FROM dag_run WHERE {where}", *args)
 
-    def fail_nightly_runs(self) -> None:
-        """The harness drives its dates itself. A real cron tick during the run (02:00-02:45 UTC) would start
-        today's nightly runs, whose sensors wait hours for data the harness never lands and, at
-        max_active_runs=1, hold back the drift-triggered run: mark them failed, as an operator would."""
-        for dag_id, run_id, _ in self.runs("run_type = 'scheduled' AND state IN ('queued', 'running')"):
-            say(f"marking the nightly run {dag_id} {run_id} failed: the harness drives its own dates")
+    def fail_nightly_runs(self, only: str | None = None) -> None:
+        """The harness (and the tests) drive their dates themselves. A real cron tick during a run (02:00-02:45
+        UTC), or unpausing a DAG, starts today's nightly runs, whose sensors wait hours for data nobody lands
+        and, at max_active_runs=1, hold back the drift-triggered run: mark them failed, as an operator would."""
+        where = "run_type = 'scheduled' AND state IN ('queued', 'running') AND (%s IS NULL OR dag_id = %s)"
+        for dag_id, run_id, _ in self.runs(where, only, only):
+            say(f"marking the nightly run {dag_id} {run_id} failed: its dates are driven here")
             self.api("PATCH", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", {"state": "failed"})
 
     def wait(self, label: str, where: str, args: tuple, count: int, timeout: float, processes: Processes) -> None:
@@ -384,19 +396,11 @@ class Airflow:
 def start_services(deployment: Deployment, processes: Processes, demo_data: list[str]) -> tuple[Airflow, Callable]:
     """Every service; `demo_data` (ml-platform arguments) writes the history to S3 while the rest starts.
     Returns Airflow and a function that waits for the demo data."""
-    import boto3
-
     processes.start(
         "s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(deployment.s3_port)], os.environ.copy()
     )
     wait_until("moto S3", lambda: http_ok(deployment.s3_url), 60, processes)
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=deployment.s3_url,
-        aws_access_key_id=deployment.access_key,
-        aws_secret_access_key=deployment.secret_key,
-        region_name="us-east-1",
-    )
+    s3 = deployment.s3_client()
     for uri in BUCKETS.values():
         s3.create_bucket(Bucket=uri.removeprefix("s3://").split("/")[0])
     say(f"demo history on S3: ml-platform {' '.join(demo_data)}")
@@ -599,16 +603,9 @@ def half_written_objects(deployment: Deployment) -> list[str]:
     """Objects that do not read back whole: every Parquet file opens, every JSON parses."""
     import io
 
-    import boto3
     import pyarrow.parquet as pq
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=deployment.s3_url,
-        aws_access_key_id=deployment.access_key,
-        aws_secret_access_key=deployment.secret_key,
-        region_name="us-east-1",
-    )
+    s3 = deployment.s3_client()
     broken = []
     for uri in BUCKETS.values():
         bucket = uri.removeprefix("s3://").split("/")[0]

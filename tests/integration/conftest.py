@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.distributed import Airflow
 from tests.helpers import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -72,38 +73,15 @@ class EmbeddedAirflow:
         )
         return [{"run_id": run_id, "state": state} for run_id, state in rows]
 
-    def api(self, method: str, path: str, body: dict | None = None) -> dict:
-        """Airflow's REST API (`/api/v2/...`) as the admin user, the way an operator's script would call it."""
-        import requests
-
-        base = f"http://127.0.0.1:{self.env['AIRFLOW__API__PORT']}"
-        login = {"username": ADMIN, "password": ADMIN_PASSWORD}
-        token = requests.post(f"{base}/auth/token", json=login, timeout=30).json()["access_token"]
-        response = requests.request(
-            method, f"{base}{path}", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=60
-        )
-        assert response.ok, f"{method} {path}: {response.status_code} {response.text[:2000]}"
-        return response.json()
-
-    def fail_waiting_nightly_runs(self, dag_id: str) -> None:
-        """Mark failed, as an operator would, any active nightly (`scheduled__`) run of `dag_id`. A real cron
-        tick falls inside a test now and then (churn_training's is 02:30 UTC): it starts today's run, whose sensor
-        waits hours for a partition the test never lands, and with max_active_runs=1 it holds back every
-        asset-triggered run (Airflow defers those while the DAG is at its limit)."""
-        for run in self.runs(dag_id):
-            if run["run_id"].startswith("scheduled__") and run["state"] in ("queued", "running"):
-                print(f"{dag_id}: marking the nightly run {run['run_id']} failed (its day has no data in this test)")
-                self.api("PATCH", f"/api/v2/dags/{dag_id}/dagRuns/{run['run_id']}", {"state": "failed"})
-
     def wait_for_runs(
         self, dag_id: str, prefix: str, count: int, timeout: float = 600, *, fail_nightly: bool = False
     ) -> list[dict]:
         """Poll until `count` runs whose id starts with `prefix` have finished; returns them. `fail_nightly`:
-        see `fail_waiting_nightly_runs`."""
+        mark this DAG's nightly runs failed meanwhile (see the harness's `Airflow.fail_nightly_runs`)."""
         deadline = time.monotonic() + timeout
         while True:
             if fail_nightly:
-                self.fail_waiting_nightly_runs(dag_id)
+                Airflow(self.env, ADMIN_PASSWORD).fail_nightly_runs(dag_id)
             runs = [r for r in self.runs(dag_id) if r["run_id"].startswith(prefix)]
             if len(runs) >= count and all(r["state"] in ("success", "failed") for r in runs[:count]):
                 return runs

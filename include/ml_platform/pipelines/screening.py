@@ -36,13 +36,19 @@ def report_name(partition: PartitionInfo, pipeline: str, day: date) -> str:
     return f"validation-{partition.dataset}-{partition.dt}.html"
 
 
+def _write_report(
+    settings: Settings, outcome: ValidationOutcome, partition: PartitionInfo, pipeline: str, ctx: RunContext
+) -> str:
+    name = report_name(partition, pipeline, ctx.day)
+    return Reports.at(settings.reports_uri).write_bytes(pipeline, ctx.day, name, outcome.html.encode())
+
+
 def quarantine_failed(
     settings: Settings, outcome: ValidationOutcome, partition: PartitionInfo, pipeline: str, ctx: RunContext
 ) -> tuple[str, str]:
     """Store the failed partition's report under the run's records and move exactly those rows aside;
     returns (quarantine folder, report URL)."""
-    reports = Reports.at(settings.reports_uri)
-    html_url = reports.write_bytes(pipeline, ctx.day, report_name(partition, pipeline, ctx.day), outcome.html.encode())
+    html_url = _write_report(settings, outcome, partition, pipeline, ctx)
     folder = Lake.at(settings.lake_uri).quarantine(
         partition.dataset,
         partition.dt,
@@ -95,8 +101,7 @@ def _left_in_place(
 ) -> dict[str, Any]:
     """A history day that passed the suite of its time and fails today's: the suite changed, not the rows, so
     they stay in the lake (a tightened suite must not empty the history) and only this run leaves them out."""
-    report = Reports.at(settings.reports_uri)
-    html_url = report.write_bytes(pipeline, ctx.day, report_name(partition, pipeline, ctx.day), outcome.html.encode())
+    html_url = _write_report(settings, outcome, partition, pipeline, ctx)
     log.warning(
         "%s/dt=%s passed suite %s but fails the current one: left out of this run, not quarantined (report %s)",
         partition.dataset,
