@@ -58,6 +58,7 @@ def platform_env(tmp_path: Path) -> dict[str, str]:
         "LAKE_URI": str(tmp_path / "lake"),
         "REPORTS_URI": str(tmp_path / "reports"),
         "LANDING_URI": str(tmp_path / "landing"),
+        "RAW_URI": str(tmp_path / "raw"),
         "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
         "MLFLOW_ARTIFACTS_URI": str(tmp_path / "mlflow-artifacts"),
         "VECTOR_STORE_URI": str(tmp_path / "vectors"),

@@ -139,6 +139,22 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0 if outcome.reproduced else 1
 
 
+def cmd_guardrails_eval(args: argparse.Namespace) -> int:
+    """Score the guardrails on a labelled split; exit 1 when a target is missed (PII and injection recall at
+    least 0.9, false positives on harmless text at most 5 %)."""
+    import json
+    from pathlib import Path
+
+    from ml_platform.evaluation.guardrail_cases import meets_targets, render, score
+
+    report = score(args.split)
+    print(render(report, show_misses=not args.quiet))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0 if meets_targets(report) else 1
+
+
 def nightly_dags() -> list[str]:
     """The DAGs of a night in the order they run: ingest, monitoring, every model's training, the assistant."""
     from ml_platform import names
@@ -220,6 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--version", required=True, help="the registered version number")
     rebuild.add_argument("--scratch", default=None, help="where the rebuilt model goes (default: .local/reproduce/)")
     rebuild.set_defaults(func=cmd_reproduce)
+
+    guard = sub.add_parser("guardrails-eval", help="guardrail recall and false positives on labelled cases")
+    guard.add_argument("--split", choices=["dev", "test"], default="test", help="test: never tuned on (default)")
+    guard.add_argument("--json", default=None, help="also write the full report (with every miss) here")
+    guard.add_argument("--quiet", action="store_true", help="scores only, without the list of errors")
+    guard.set_defaults(func=cmd_guardrails_eval)
 
     nightly = sub.add_parser("nightly-dags", help="the DAG ids of a night, in the order they run")
     nightly.set_defaults(func=cmd_nightly_dags)

@@ -34,6 +34,10 @@ ENV_DEFAULTS: dict[str, tuple[str, str]] = {
         ".local/reports",
         "Reports, plots, decision records and run summaries; `s3://...` works.",
     ),
+    "RAW_URI": (
+        ".local/raw",
+        "Unredacted copies of free-text columns, written only when `raw_copy: true` in configs/pipelines/ingest.yaml.",
+    ),
     "MODEL_CACHE_URI": (".local/models", "Base LLM files: the GGUF from `make models` and its dequantized cache."),
     "LANDING_URI": (
         ".local/landing",
@@ -72,6 +76,7 @@ class Settings:
     vector_store_uri: str
     reports_uri: str
     landing_uri: str
+    raw_uri: str
     model_cache_uri: str
     seed: int
     config_dir: str
@@ -93,6 +98,7 @@ class Settings:
             vector_store_uri=_resolve(get("VECTOR_STORE_URI"), root),
             reports_uri=_resolve(get("REPORTS_URI"), root),
             landing_uri=_resolve(get("LANDING_URI"), root),
+            raw_uri=_resolve(get("RAW_URI"), root),
             model_cache_uri=_resolve(get("MODEL_CACHE_URI"), root),
             seed=int(get("PLATFORM_SEED")),
             config_dir=_resolve(get("PLATFORM_CONFIG_DIR"), root),

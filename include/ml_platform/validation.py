@@ -158,7 +158,7 @@ SUITE_REVISION = 1
 def suite_version(schema: DatasetSchema) -> str:
     """The suite is generated from the schema alone (the day is part of the verdict's key); its prose does not
     change what is checked, so an edited description does not validate the history again."""
-    return f"r{SUITE_REVISION}-{schema.fingerprint(exclude={'description'})}"
+    return f"r{SUITE_REVISION}-{schema.fingerprint(exclude={'description', 'free_text'})}"
 
 
 def validate_and_remember(

@@ -139,6 +139,7 @@ def airflow_env(root: Path, port: int, metadata_db: str) -> dict[str, str]:
         "LAKE_URI": str(root / "lake"),
         "REPORTS_URI": str(root / "reports"),
         "LANDING_URI": str(root / "landing"),
+        "RAW_URI": str(root / "raw"),
         "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
         "MLFLOW_ARTIFACTS_URI": str(root / "mlflow-artifacts"),
         "VECTOR_STORE_URI": str(root / "vectors"),

@@ -46,6 +46,7 @@ class DatasetSchema(StrictModel):
     rows: tuple[int, int] = (1, 1_000_000_000)
     time_column: str | None = None
     keys: tuple[str, ...] = ()  # identifiers that are not the row id (customer, merchant): never features
+    free_text: tuple[str, ...] = ()  # people's own words (chat questions): PII redacted at ingest
 
     @model_validator(mode="before")
     @classmethod
@@ -58,7 +59,7 @@ class DatasetSchema(StrictModel):
 
     @model_validator(mode="after")
     def _known_columns(self) -> DatasetSchema:
-        named = [self.id_column, self.time_column, *self.keys, self.label and self.label.column]
+        named = [self.id_column, self.time_column, *self.keys, *self.free_text, self.label and self.label.column]
         unknown = [n for n in named if n and n not in self.column_names]
         if unknown:
             raise ValueError(f"names columns it does not declare: {unknown}")

@@ -30,6 +30,7 @@ class IngestConfig(StrictModel):
     schedule: str
     start_date: date
     groups: dict[str, IngestGroup]
+    raw_copy: bool = False  # keep the unredacted free text at RAW_URI (never in the lake)
 
     @model_validator(mode="before")
     @classmethod

@@ -31,17 +31,28 @@ class SupportAssistantModel(mlflow.pyfunc.PythonModel):
         self.model, self.tokenizer = load_with_adapters(base, {"assistant": Path(context.artifacts["adapter"])})
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        """One answer per (question, context) row, through the guardrails: an injected or abusive question
+        gets its fixed reply without reaching the model, the model sees the question with PII redacted, and
+        the answer goes out redacted, or withheld when it is abusive. `guardrail` says which happened."""
+        from ml_platform.guardrails import guard_answer, guard_question
         from ml_platform.llm.generation import generate
 
-        answers = [
-            generate(
+        answers, outcomes = [], []
+        for row in model_input.itertuples():
+            question, reply = guard_question(row.question)
+            if reply is not None:
+                answers.append(reply)
+                outcomes.append("blocked_question" if question.blocked else "toxic_question")
+                continue
+            generated = generate(
                 self.model,
                 self.tokenizer,
-                row.question,
+                question.text,
                 row.context,
                 self.config.prompt,
                 self.config.evaluation.max_new_tokens,
-            ).text
-            for row in model_input.itertuples()
-        ]
-        return pd.DataFrame({"answer": answers})
+            )
+            answer, screened = guard_answer(generated.text)
+            answers.append(answer)
+            outcomes.append("withheld_answer" if screened.toxic else "redacted" if screened.pii else "passed")
+        return pd.DataFrame({"answer": answers, "guardrail": outcomes})

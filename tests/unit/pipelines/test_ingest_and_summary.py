@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -63,6 +65,40 @@ def test_scenario_bad_data_is_injected_and_recorded(settings: Settings, monkeypa
     assert record["partitions"][0]["meta"]["injected_bad_data"] == ["duplicate_ids"]
     _, summary = build_summary(settings.reports_uri, DAY)
     assert summary["sections"]["Ingestion"][0]["bad_data"] == "duplicate_ids"
+
+
+PLANTED = r"@|\b4\d{3} \d{4} \d{4} \d{4}\b"  # the demo's planted e-mails and (Visa) card numbers
+
+
+def _support_day(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> tuple[dict, pd.DataFrame]:
+    monkeypatch.setenv("DEMO_SCALE", "1")  # 150 chats, a few with planted PII
+    record = ingest_group("support", DAY, settings, "demo")
+    return record, Lake.at(settings.lake_uri).read("support_chats", DAY)
+
+
+def test_chats_land_with_pii_redacted_and_no_raw_copy_by_default(settings: Settings, monkeypatch) -> None:
+    record, chats = _support_day(settings, monkeypatch)
+    meta = next(p["meta"] for p in record["partitions"] if p["dataset"] == "support_chats")
+    assert int(chats["contains_pii"].sum()) >= 5
+    assert not chats["question"].str.contains(PLANTED).any()
+    assert chats["question"].str.contains(r"\[(?:EMAIL|CARD|PHONE|ADDRESS)\]").sum() == chats["contains_pii"].sum()
+    assert sum(n for kind, n in meta["guardrails"].items() if kind not in ("injection", "toxic")) >= 5
+    assert not Path(settings.raw_uri).exists()
+
+
+def test_raw_copy_is_kept_outside_the_lake_only_when_the_config_asks(
+    settings: Settings, monkeypatch, tmp_path: Path
+) -> None:
+    configs = tmp_path / "configs"
+    shutil.copytree(Path(settings.config_dir), configs)
+    ingest_yaml = configs / "pipelines" / "ingest.yaml"
+    ingest_yaml.write_text(ingest_yaml.read_text().replace("raw_copy: false", "raw_copy: true"))
+    monkeypatch.setenv("PLATFORM_CONFIG_DIR", str(configs))
+    _, chats = _support_day(settings, monkeypatch)
+    raw = pd.read_parquet(Path(settings.raw_uri) / "support_chats" / f"dt={DAY}.parquet")
+    assert list(raw.columns) == ["chat_id", "question"]
+    assert raw["question"].str.contains(PLANTED).sum() >= 3
+    assert not chats["question"].str.contains(PLANTED).any()
 
 
 def test_landing_source_reads_and_types_dropped_files(settings: Settings, tmp_path) -> None:
