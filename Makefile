@@ -61,7 +61,8 @@ test: install  ## the whole suite: lint, import contracts, unit, DAG, integratio
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 tests/unit tests/dags  # fast tests on both cores (pytest-xdist)
+	$(BIN)/python -m pytest tests/integration  # one at a time: each starts Airflow, MLflow or a fine-tune
 	$(BIN)/python scripts/reliability_doc.py
 
 lint: install  ## ruff check and the package's import contracts (layers, no cycles, no Airflow)
