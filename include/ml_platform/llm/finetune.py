@@ -169,10 +169,12 @@ def finetune(
         adapter_dir, config.steps, start, history=history, trainable_parameters=sum(p.numel() for p in trainable)
     )
     peft_model.train()
+    device = next(peft_model.parameters()).device  # the GPU's when load_base put the model there
     started, tokens = time.perf_counter(), 0
     for step in range(start, config.steps):
         torch.manual_seed(config.seed + step)  # dropout masks identical whether resumed or not
-        ids, labels, mask = _batch(encoded, order, step, config.batch_size, tokenizer.pad_token_id)
+        batch = _batch(encoded, order, step, config.batch_size, tokenizer.pad_token_id)
+        ids, labels, mask = (t.to(device) for t in batch)
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, config)
         loss = peft_model(input_ids=ids, attention_mask=mask, labels=labels).loss
