@@ -11,7 +11,6 @@ configs/guardrails.yaml; the labelled cases it is judged on are ml_platform/guar
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from ml_platform.config.base import config_dir
 from ml_platform.config.guardrails import GuardrailsConfig, load_guardrails_config
 from ml_platform.guardrails.injection import compile_rules, find_injections
 from ml_platform.guardrails.pii import PII_KINDS, Finding, build_analyzer, find_pii, placeholder, redact
-from ml_platform.guardrails.toxicity import toxicity_scores
+from ml_platform.guardrails.toxicity import ToxicityCheck
 
 KINDS = (*PII_KINDS, "injection", "toxic")
 
@@ -53,18 +52,16 @@ class _Screener:
         self.config = config
         self.analyzer = build_analyzer(config.pii)
         self.rules = compile_rules(config.injection)
-        self.insults = re.compile("|".join(config.toxicity.insults), re.IGNORECASE) if config.toxicity.insults else None
+        self.toxicity = ToxicityCheck(config.toxicity)
 
     def screen_many(self, texts: Sequence[str]) -> list[Screened]:
-        scores = toxicity_scores(texts)
         out = []
-        for text, score in zip(texts, scores, strict=True):
+        for text, (score, toxic) in zip(texts, self.toxicity.judge(texts), strict=True):
             pii = find_pii(text, self.analyzer, self.config.pii.score_threshold)
             injection = [
                 Finding("injection", h.start, h.end, text[h.start : h.end], h.rule)
                 for h in find_injections(text, self.rules)
             ]
-            toxic = score >= self.config.toxicity.threshold or bool(self.insults and self.insults.search(text))
             out.append(Screened(redact(text, pii), pii, injection, score, toxic))
         return out
 

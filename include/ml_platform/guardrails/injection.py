@@ -115,10 +115,9 @@ def _decoded(text: str) -> list[View]:
 
 def find_injections(text: str, rules: tuple[Rule, ...]) -> list[Hit]:
     """Every rule that fires on `text`, on the view it is written for, with spans in the original text."""
+    decoded = _decoded(text)  # base64 runs, decoded once for both kinds of rule
     views = {False: view(text, fold=False), True: view(text, fold=True)}
-    views_to_try: dict[bool, tuple[View, ...]] = {
-        k: (v, joined(v), deleeted(v), *_decoded(text)) for k, v in views.items()
-    }
+    views_to_try: dict[bool, tuple[View, ...]] = {k: (v, joined(v), deleeted(v), *decoded) for k, v in views.items()}
     hits: list[Hit] = []
     for rule in rules:
         for candidate in views_to_try[rule.folded]:

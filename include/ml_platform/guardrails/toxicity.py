@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from ml_platform.config.guardrails import ToxicityConfig
 from ml_platform.guardrails.text import joined, view
 
 _MASKABLE = (
@@ -58,3 +59,18 @@ def toxicity_scores(texts: Sequence[str]) -> list[float]:
     from profanity_check import predict_prob  # loads the model (~1 s) on first use, not at import
 
     return [float(p) for p in predict_prob([readable(t) for t in texts])]
+
+
+class ToxicityCheck:
+    """The model's probability against the configured threshold, or one of the configured insults."""
+
+    def __init__(self, config: ToxicityConfig) -> None:
+        self.threshold = config.threshold
+        self.insults = re.compile("|".join(config.insults), re.IGNORECASE) if config.insults else None
+
+    def judge(self, texts: Sequence[str]) -> list[tuple[float, bool]]:
+        """(score, toxic) per text, in one batch."""
+        return [
+            (score, score >= self.threshold or bool(self.insults and self.insults.search(text)))
+            for text, score in zip(texts, toxicity_scores(texts), strict=True)
+        ]
