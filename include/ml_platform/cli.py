@@ -155,6 +155,38 @@ def cmd_guardrails_eval(args: argparse.Namespace) -> int:
     return 0 if meets_targets(report) else 1
 
 
+def cmd_hallucination_eval(args: argparse.Namespace) -> int:
+    """Score the hallucination detector on a labelled split; exit 1 when precision or recall is under 0.9."""
+    import json
+    from pathlib import Path
+
+    from ml_platform.config.assistant import load_assistant_config
+    from ml_platform.evaluation.hallucination import meets_targets, render, score_split
+
+    report = score_split(args.split, load_assistant_config().evaluation.detector)
+    print(render(report, show_errors=not args.quiet))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0 if meets_targets(report) else 1
+
+
+def cmd_calibrate_abstention(args: argparse.Namespace) -> int:
+    """Set the retrieval-score threshold of the guarded answer path on one demo world, judge it on another."""
+    import json
+    from datetime import date
+
+    from ml_platform.config.assistant import load_assistant_config
+    from ml_platform.pipelines.retrieval import calibrate_abstention
+
+    report = calibrate_abstention(
+        load_assistant_config(), date.fromisoformat(args.day), args.tune_seed, args.test_seed, args.max_false_abstention
+    )
+    print(json.dumps(report, indent=2))
+    print(f"set guard.min_retrieval_score: {report['threshold']} in configs/llm/support_assistant.yaml")
+    return 0
+
+
 def nightly_dags() -> list[str]:
     """The DAGs of a night in the order they run: ingest, monitoring, every model's training, the assistant."""
     from ml_platform import names
@@ -242,6 +274,21 @@ def build_parser() -> argparse.ArgumentParser:
     guard.add_argument("--json", default=None, help="also write the full report (with every miss) here")
     guard.add_argument("--quiet", action="store_true", help="scores only, without the list of errors")
     guard.set_defaults(func=cmd_guardrails_eval)
+
+    halluc = sub.add_parser(
+        "hallucination-eval", help="hallucination detector precision and recall on labelled answers"
+    )
+    halluc.add_argument("--split", choices=["dev", "test"], default="test", help="test: never tuned on (default)")
+    halluc.add_argument("--json", default=None, help="also write the full report (with every error) here")
+    halluc.add_argument("--quiet", action="store_true", help="scores only, without the list of errors")
+    halluc.set_defaults(func=cmd_hallucination_eval)
+
+    calib = sub.add_parser("calibrate-abstention", help="set the retrieval-score threshold under which to abstain")
+    calib.add_argument("--day", default="2026-03-10", help="the demo day whose knowledge base is indexed")
+    calib.add_argument("--tune-seed", type=int, default=7, help="demo world the threshold is set on")
+    calib.add_argument("--test-seed", type=int, default=11, help="demo world it is judged on")
+    calib.add_argument("--max-false-abstention", type=float, default=0.05, help="answerable questions turned away")
+    calib.set_defaults(func=cmd_calibrate_abstention)
 
     nightly = sub.add_parser("nightly-dags", help="the DAG ids of a night, in the order they run")
     nightly.set_defaults(func=cmd_nightly_dags)

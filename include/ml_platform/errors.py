@@ -95,6 +95,13 @@ class BaseModelMismatch(PlatformError):
     retryable_by_default = False
 
 
+class PromptMismatch(PlatformError):
+    """The registered prompt a served model names is not the template it was evaluated with."""
+
+    gate = "prompt"
+    retryable_by_default = False
+
+
 class LLMBudgetExceeded(PlatformError):
     """The assistant in production broke a budget (hallucination rate, latency): alerted, not raised."""
 

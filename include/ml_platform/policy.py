@@ -125,6 +125,49 @@ def gate_drift(policy: PromotionPolicy, new: Metrics, old: Metrics | None, facts
     )
 
 
+def _difference(facts: Mapping[str, Any], comparison: str, metric: str) -> tuple[float, float, float] | None:
+    found = (facts.get("comparisons") or {}).get(comparison, {}).get(metric)
+    return None if found is None or any(math.isnan(float(v)) for v in found) else tuple(map(float, found))
+
+
+def gate_not_worse_than_champion(
+    policy: PromotionPolicy, new: Metrics, old: Metrics | None, facts: Mapping[str, Any]
+) -> GateResult:
+    """Fails when the 95% interval of (challenger - champion) lies wholly on the worse side of zero."""
+    if old is None:
+        return GateResult("not_worse_than_champion", True, "no champion to compare against")
+    problems, checks = [], []
+    for metric, direction in policy.not_worse_than_champion.items():
+        diff = _difference(facts, "challenger_vs_champion", metric)
+        if diff is None:
+            problems.append(f"missing evidence: no interval of {metric} against the champion")
+            continue
+        mean, low, high = diff
+        worse = low > 0 if direction == "lower" else high < 0
+        text = f"{metric} {mean:+.3f} [{low:+.3f}, {high:+.3f}]"
+        (problems if worse else checks).append(f"{text} credibly worse" if worse else text)
+    detail = "; ".join(problems) or "not credibly worse than the champion: " + ", ".join(checks)
+    return GateResult("not_worse_than_champion", not problems, detail)
+
+
+def gate_better_than_base(
+    policy: PromotionPolicy, new: Metrics, old: Metrics | None, facts: Mapping[str, Any]
+) -> GateResult:
+    """Passes only when the 95% interval of (challenger - base model) lies wholly on the better side of zero."""
+    problems, checks = [], []
+    for metric, direction in policy.better_than_base.items():
+        diff = _difference(facts, "challenger_vs_base", metric)
+        if diff is None:
+            problems.append(f"missing evidence: no interval of {metric} against the base model")
+            continue
+        mean, low, high = diff
+        better = high < 0 if direction == "lower" else low > 0
+        text = f"{metric} {mean:+.3f} [{low:+.3f}, {high:+.3f}]"
+        (checks if better else problems).append(text if better else f"{text} not credibly better")
+    detail = "; ".join(problems) or "credibly better than the base model: " + ", ".join(checks)
+    return GateResult("better_than_base", not problems, detail)
+
+
 GATES: dict[str, Gate] = {
     "validation": gate_validation,
     "floors": gate_floors,
@@ -132,6 +175,8 @@ GATES: dict[str, Gate] = {
     "primary_metric": gate_primary_metric,
     "guardrails": gate_guardrails,
     "drift": gate_drift,
+    "not_worse_than_champion": gate_not_worse_than_champion,
+    "better_than_base": gate_better_than_base,
 }
 
 

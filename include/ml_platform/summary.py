@@ -122,12 +122,38 @@ def _index(reports: Reports, day: date) -> Rows:
     ]
 
 
+# The assistant's rates shown per model, each with its 95% interval: bare model, then the guarded path.
+ASSISTANT_RATES = (
+    "correctness",
+    "hallucination_rate",
+    "abstention_accuracy",
+    "false_abstention_rate",
+    "served_wrong_answer_rate",
+    "served_false_abstention_rate",
+    "retrieval_hit_rate",
+)
+
+
+def _with_interval(value: float, interval: list[float] | None) -> str:
+    return f"{value:.3f} [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else f"{value:.3f}"
+
+
 def _assistant_evaluation(reports: Reports, day: date) -> Rows:
     record = reports.find_json(names.LLM_FINETUNE, day, names.EVALUATION)
     if record is None:
         return []
+    intervals = record.get("intervals", {})
     return [
-        {"model": label, **{k: v for k, v in metrics.items() if k != "questions"}}
+        {
+            "model": label,
+            "questions": int(metrics["questions"]),
+            **{
+                rate: _with_interval(metrics[rate], intervals.get(label, {}).get(rate))
+                for rate in ASSISTANT_RATES
+                if rate in metrics
+            },
+            "cost_per_1k_usd": metrics["cost_per_1k_answers_usd"],
+        }
         for label, metrics in record["models"].items()
     ]
 

@@ -27,7 +27,7 @@ class BaseModelSource(StrictModel):
 
 
 class Prompt(StrictModel):
-    version: str  # recorded on every registered version; bump it whenever the template's wording changes
+    template: str  # file under configs/llm/prompts/ (or an absolute path); its version is derived from its text
     max_context_chars: int = Field(ge=100)
     abstain_answer: str  # what the assistant says when the context does not hold the answer
 
@@ -64,9 +64,21 @@ class HallucinationDetector(StrictModel):
     min_content_words: int = Field(ge=1)
 
 
+class Guard(StrictModel):
+    """The guarded answer path (ml_platform.llm.answering), used by the evaluation and the served model."""
+
+    # Abstain without generating when the best retrieved passage scores under this (cosine similarity). Set from
+    # data by `ml-platform calibrate-abstention`, never by hand.
+    min_retrieval_score: float = Field(ge=-1, le=1)
+    # Replace an answer the hallucination detector rejects with the abstention.
+    replace_unsupported: bool = True
+
+
 class Evaluation(StrictModel):
-    questions: int = Field(ge=2)
+    questions: int = Field(ge=2)  # sampled per night from the day's pool, a third unanswerable
     max_new_tokens: int = Field(ge=1)
+    batch_size: int = Field(ge=1)  # prompts generated together
+    bootstrap_seed: int  # the resampling of every confidence interval
     price_per_1k_input_tokens: float = Field(ge=0)
     price_per_1k_output_tokens: float = Field(ge=0)
     detector: HallucinationDetector
@@ -124,6 +136,7 @@ class AssistantConfig(StrictModel):
     base_model: BaseModelSource
     prompt: Prompt
     retrieval: Retrieval
+    guard: Guard
     finetune: Finetune
     evaluation: Evaluation
     promotion: PromotionPolicy

@@ -8,7 +8,16 @@ from pydantic import Field
 
 from ml_platform.config.base import StrictModel
 
-GateName = Literal["validation", "floors", "ceilings", "primary_metric", "guardrails", "drift"]
+GateName = Literal[
+    "validation",
+    "floors",
+    "ceilings",
+    "primary_metric",
+    "guardrails",
+    "drift",
+    "not_worse_than_champion",
+    "better_than_base",
+]
 Direction = Literal["higher", "lower"]
 
 
@@ -25,3 +34,7 @@ class PromotionPolicy(StrictModel):
     guardrails: dict[str, Guardrail] = Field(default_factory=dict)
     floors: dict[str, float] = Field(default_factory=dict)  # the challenger's metric must be >= its floor
     ceilings: dict[str, float] = Field(default_factory=dict)  # the challenger's metric must be <= its ceiling
+    # Gates on 95% intervals of paired differences (the assistant's evaluation computes them): the challenger
+    # must not be credibly worse than the champion, and must be credibly better than the base model.
+    not_worse_than_champion: dict[str, Direction] = Field(default_factory=dict)
+    better_than_base: dict[str, Direction] = Field(default_factory=dict)

@@ -50,6 +50,7 @@ class Fact(StrictModel):
     step: Annotated[StrictInt, Field(gt=0)]
     answer: _Text  # "{}" marks the value
     questions: tuple[_Text, ...] = Field(min_length=2)  # all but the last go to support_qa; the last to support_eval
+    eval_questions: tuple[_Text, ...] = ()  # more held-out phrasings: support_eval only, never trained on
 
     @property
     def bounds(self) -> tuple[int, int]:
@@ -368,22 +369,34 @@ def _eval_rank(seed: int) -> Mapping[str, int]:
     return MappingProxyType({keys[i]: rank for rank, i in enumerate(order)})
 
 
+def _held_out(fact: Fact) -> tuple[str, ...]:
+    """The phrasings of a fact that are never trained on: the last of `questions`, then `eval_questions`."""
+    return (fact.questions[-1], *fact.eval_questions)
+
+
 def _eval_table(seed: int, state: _KBState, n: int) -> pd.DataFrame:
-    n_unanswerable = round(n / 4)
+    """n held-out questions, a third of them about topics the KB does not cover. Each fact's first held-out
+    phrasing comes before any second one, so a small table still spans the KB."""
+    n_unanswerable = round(n / 3)
     rank = _eval_rank(seed)
-    facts = sorted(
-        ((aid, fact) for aid in state.active for fact in _article(aid).facts),
-        key=lambda pair: rank[f"{pair[0]}/{pair[1].name}"],
+    pool = sorted(
+        (
+            (phrasing, rank[f"{aid}/{fact.name}"], aid, fact, question)
+            for aid in state.active
+            for fact in _article(aid).facts
+            for phrasing, question in enumerate(_held_out(fact))
+        ),
+        key=lambda item: item[:2],
     )
     rows = [
         {
-            "question_id": f"ev-{aid}-{fact.name}{suffix}",
-            "question": fact.questions[-1],
+            "question_id": f"ev-{aid}-{fact.name}{f'-p{phrasing}' if phrasing else ''}{suffix}",
+            "question": question,
             "gold_answer": _answer(state, _article(aid), fact),
             "article_id": aid,
             "answerable": True,
         }
-        for (aid, fact), suffix in _cycled(facts, n - n_unanswerable)
+        for (phrasing, _, aid, fact, question), suffix in _cycled(pool, n - n_unanswerable)
     ]
     off_kb = load_catalogue().off_kb_questions
     off_order = rng_for(seed, "support-eval-off").permutation(len(off_kb))

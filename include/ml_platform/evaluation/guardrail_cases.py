@@ -17,7 +17,7 @@ from typing import Any, Literal
 import yaml
 from scipy.stats import binomtest
 
-from ml_platform.guardrails import Screened, screen_many
+from ml_platform.guardrails.screening import Screened, screen_many
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "guardrails" / "cases"
 SPLITS = ("dev", "test")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ml_platform.config.assistant import AssistantConfig
-from ml_platform.guardrails import screen_frame
+from ml_platform.guardrails.screening import screen_frame
 from ml_platform.llm.finetune import Example
 from ml_platform.llm.prompts import format_context
 

@@ -32,16 +32,16 @@ log = logging.getLogger(__name__)
 
 
 def _training_key(config: AssistantConfig, qa_hash: str, index: str, base_sha: str) -> str:
-    from ml_platform.llm.prompts import system_prompt
+    from ml_platform.llm.prompts import load_template
 
-    # The prompt's wording is code: hash it too, so an edit without a version bump still retrains.
-    wording = hashlib.sha256(system_prompt(config.prompt).encode()).hexdigest()[:12]
-    material = [config.training_fingerprint(), wording, qa_hash, index, base_sha]
+    # The template's text, not only its file name: any edit of the wording retrains.
+    material = [config.training_fingerprint(), load_template(config.prompt).sha256[:12], qa_hash, index, base_sha]
     return hashlib.sha256(json.dumps(material).encode()).hexdigest()[:16]
 
 
 def finetune_step(config: AssistantConfig, settings: Settings, ctx: RunContext) -> dict[str, Any]:
     from ml_platform.llm.base import resolve_base_model
+    from ml_platform.llm.prompts import load_template, register
     from ml_platform.retrieval.index import open_live_retriever
 
     lake = Lake.at(settings.lake_uri)
@@ -49,10 +49,12 @@ def finetune_step(config: AssistantConfig, settings: Settings, ctx: RunContext) 
     base = resolve_base_model(config, settings)
     key = _training_key(config, lake.info(config.tables.qa, ctx.day).content_hash, retriever.index_name, base.sha256)
     registry = ModelRegistry(settings)
+    prompt = register(load_template(config.prompt))
     tags = run_tags(ctx, key) | {
         "base_model": base.name,
         "base_model_sha256": base.sha256,
-        "prompt_version": config.prompt.version,
+        "prompt_version": prompt["version"],
+        "prompt_uri": prompt["uri"],
         "index_version": retriever.index_name,
     }
     record = train_or_reuse(
@@ -121,13 +123,14 @@ def _finetune_and_log(
                 extra={
                     "base_model": base.name,
                     "base_model_sha256": base.sha256,
-                    "prompt_version": config.prompt.version,
+                    "prompt_version": tags["prompt_version"],
+                    "prompt_uri": tags["prompt_uri"],
                     "index_version": retriever.index_name,
                 },
             ),
             RECORD_ARTIFACT,
         )
-        info = _log_assistant(mlflow, result.adapter_dir, config, base)
+        info = _log_assistant(mlflow, result.adapter_dir, config, base, tags)
     version = str(info.registered_model_version)
     registry.tag_version(config.registered_model, version, tags)
     return {
@@ -148,16 +151,28 @@ def _flat(values: dict[str, Any], prefix: str) -> dict[str, Any]:
     return out
 
 
-def _log_assistant(mlflow, adapter_dir: Path, config: AssistantConfig, base):
+def _log_assistant(mlflow, adapter_dir: Path, config: AssistantConfig, base, tags: dict[str, str]):
     """The LoRA adapter as an MLflow pyfunc model; the base model is referenced by name and hash, not copied."""
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
     from ml_platform.llm.serving import SupportAssistantModel
 
+    served_with = {
+        "base_model": base.name,
+        "base_model_sha256": base.sha256,
+        "prompt_version": tags["prompt_version"],
+        "prompt_uri": tags["prompt_uri"],
+    }
     signature = ModelSignature(
-        inputs=Schema([ColSpec("string", "question"), ColSpec("string", "context")]),
-        outputs=Schema([ColSpec("string", "answer")]),
+        inputs=Schema(
+            [
+                ColSpec("string", "question"),
+                ColSpec("string", "context"),
+                ColSpec("double", "retrieval_score", required=False),
+            ]
+        ),
+        outputs=Schema([ColSpec("string", "answer"), ColSpec("string", "guardrail")]),
     )
     return mlflow.pyfunc.log_model(
         name="model",
@@ -165,56 +180,89 @@ def _log_assistant(mlflow, adapter_dir: Path, config: AssistantConfig, base):
         artifacts={"adapter": str(adapter_dir)},
         signature=signature,
         registered_model_name=config.registered_model,
-        metadata={"base_model": base.name, "base_model_sha256": base.sha256, "prompt_version": config.prompt.version},
+        metadata=served_with,
+        model_config=served_with,  # what the served model checks and loads (context.model_config)
         pip_requirements=["torch", "transformers", "peft", "ml-platform"],
     )
 
 
 def evaluate_step(config: AssistantConfig, settings: Settings, ctx: RunContext, trained: dict[str, Any]) -> dict:
-    """Base, champion and challenger through the same RAG path on the same held-out questions."""
-    from ml_platform.evaluation.assistant import evaluate_answers, pick_questions, retrieve_contexts
+    """Base, champion and challenger through the same guarded RAG path on the same sampled questions, each rate
+    with its 95% interval, and the challenger's paired differences against the base model and the champion."""
+    from ml_platform.evaluation.assistant import answer_all, answers_table, compare, pick_questions, retrieve, score
     from ml_platform.llm.base import adapter_folder, load_with_adapters, resolve_base_model
     from ml_platform.retrieval.index import open_live_retriever
 
     registry, lake = ModelRegistry(settings), Lake.at(settings.lake_uri)
+    evaluation = config.evaluation
     questions = pick_questions(
-        lake.read(config.tables.eval, ctx.day), config.evaluation.questions, config.finetune.seed
+        lake.read(config.tables.eval, ctx.day), evaluation.questions, config.finetune.seed, ctx.day
     )
-    contexts = retrieve_contexts(questions, open_live_retriever(settings.vector_store_uri), config)
+    retrieved = retrieve(questions, open_live_retriever(settings.vector_store_uri), config)
     champion = registry.champion_seen_by(config.registered_model, trained["version"], ctx.airflow_run_id)
     versions = {"challenger": trained["version"]}
     if champion is not None and champion != trained["version"]:
         versions["champion"] = champion
     adapters = {label: adapter_folder(registry, config.registered_model, v) for label, v in versions.items()}
-    assistant, tokenizer = load_with_adapters(resolve_base_model(config, settings), adapters)
-    results: dict[str, dict[str, float]] = {}
-    table: list[dict[str, Any]] = []
+    base = resolve_base_model(config, settings)
+    assistant, tokenizer = load_with_adapters(base, adapters)
+    answers = {}
     with assistant.disable_adapter():
-        results["base"], answers = evaluate_answers(assistant, tokenizer, questions, contexts, config, "base")
-    table += answers
+        cache = _answer_cache(lake, base.sha256, ctx, "base")
+        answers["base"] = answer_all(assistant, tokenizer, questions, retrieved, config, cache, "base")
     for label, version in sorted(versions.items(), key=lambda item: item[0] != "champion"):
         assistant.set_adapter(label)
-        results[label], answers = evaluate_answers(assistant, tokenizer, questions, contexts, config, label, version)
-        table += answers
+        adapter = sha256_files(adapters[label], ("adapter_model.safetensors",))
+        model_hash = hashlib.sha256(f"{base.sha256}/{adapter}".encode()).hexdigest()
+        cache = _answer_cache(lake, model_hash, ctx, label)
+        answers[label] = answer_all(assistant, tokenizer, questions, retrieved, config, cache, f"{label} v{version}")
+    results, intervals = {}, {}
+    for label, items in answers.items():
+        results[label], intervals[label] = score(items, config)
+    compared = sorted({*config.promotion.better_than_base, *config.promotion.not_worse_than_champion})
+    comparisons = {
+        f"challenger_vs_{other}": compare(answers["challenger"], answers[other], compared, evaluation.bootstrap_seed)
+        for other in ("base", "champion")
+        if other in answers
+    }
+    table = [row for label, items in answers.items() for row in answers_table(items, label)]
     with registry.mlflow.start_run(run_id=trained["run_id"]):
         for label, metrics in results.items():
             registry.mlflow.log_metrics({f"{label}_{k}": v for k, v in metrics.items()})
         registry.mlflow.log_dict({"answers": table}, f"evaluation/{ctx.day}-answers.json")
     reports = Reports.at(settings.reports_uri)
     reports.write_json(config.pipeline, ctx.day, names.ANSWERS, {"answers": table})
-    record = {"models": results, "champion_version": champion, "questions": len(questions)}
+    record = {
+        "models": results,
+        "intervals": intervals,
+        "comparisons": comparisons,
+        "champion_version": champion,
+        "questions": len(questions),
+        "unanswerable": int((~questions["answerable"]).sum()),
+    }
     reports.write_json(config.pipeline, ctx.day, names.EVALUATION, record)
     for label, metrics in results.items():
+        ci = intervals[label]
         log.info(
-            "%-10s hallucination %.3f  token F1 %.3f  ROUGE-L %.3f  abstention %.3f  p95 %.2fs",
+            "%-10s hallucination %.3f [%.3f, %.3f]  correct %.3f [%.3f, %.3f]  abstention %.3f  served wrong %.3f"
+            "  served false abstention %.3f",
             label,
             metrics["hallucination_rate"],
-            metrics["token_f1"],
-            metrics["rouge_l"],
+            *ci["hallucination_rate"],
+            metrics["correctness"],
+            *ci["correctness"],
             metrics["abstention_accuracy"],
-            metrics["latency_p95_s"],
+            metrics["served_wrong_answer_rate"],
+            metrics["served_false_abstention_rate"],
         )
     return record
+
+
+def _answer_cache(lake: Lake, model_hash: str, ctx: RunContext, label: str):
+    from ml_platform.evaluation.assistant import AnswerCache
+
+    run = hashlib.sha256(f"{ctx.airflow_run_id}/{ctx.try_number}".encode()).hexdigest()[:12]
+    return AnswerCache(lake.store, model_hash, f"{ctx.day}-{label}-{run}")
 
 
 def decide_step(
@@ -237,7 +285,11 @@ def decide_step(
             challenger_metrics=models["challenger"],
             champion_version=champion,
             champion_metrics=models.get("champion") if champion != trained["version"] else None,
-            facts={"index_version": trained["index"], "base_metrics": models["base"]},
+            facts={
+                "index_version": trained["index"],
+                "base_metrics": models["base"],
+                "comparisons": evaluation.get("comparisons", {}),
+            },
         )
     except ChampionMoved as moved:
         raise stale_evaluation(moved) from moved

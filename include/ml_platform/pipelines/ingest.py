@@ -43,7 +43,7 @@ def _redacted(
     schema = load_schema(name)
     if not schema.free_text:
         return frame, meta
-    from ml_platform.guardrails import screen_frame
+    from ml_platform.guardrails.screening import screen_frame
 
     screened, counts = screen_frame(frame, list(schema.free_text))
     if load_ingest_config().raw_copy:

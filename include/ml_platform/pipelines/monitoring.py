@@ -117,7 +117,7 @@ def _tabular_drift(config: ModelConfig, settings: Settings, ctx: RunContext, reg
 # -- the assistant in production -------------------------------------------------------------------------
 def _sample_questions(chats: pd.DataFrame, n: int) -> tuple[pd.DataFrame, int]:
     """Screened chat questions (PII redacted, injections set aside and counted) and a fixed-seed sample."""
-    from ml_platform.guardrails import screen_frame
+    from ml_platform.guardrails.screening import screen_frame
 
     screened, _ = screen_frame(chats, ["question"])
     clean = screened[~screened["blocked"]]
@@ -156,7 +156,7 @@ def _alert(breach: PlatformError, config: AssistantConfig, ctx: RunContext) -> N
 
 
 def assistant_monitor_step(config: AssistantConfig, settings: Settings, ctx: RunContext) -> dict[str, Any]:
-    from ml_platform.evaluation.assistant import evaluate_answers, retrieve_contexts
+    from ml_platform.evaluation.assistant import AnswerCache, answer_all, retrieve, score
     from ml_platform.llm.base import adapter_folder, load_with_adapters, resolve_base_model
     from ml_platform.monitoring.drift import embedding_drift
     from ml_platform.retrieval.embeddings import get_embedder
@@ -169,10 +169,13 @@ def assistant_monitor_step(config: AssistantConfig, settings: Settings, ctx: Run
         return {"day": ctx.day.isoformat(), "verdict": "no_champion"}
     chats = lake.read(config.tables.chats, ctx.day)
     sample, blocked = _sample_questions(chats, config.monitoring.chat_sample)
-    contexts = retrieve_contexts(sample, open_live_retriever(settings.vector_store_uri), config)
+    retrieved = retrieve(sample, open_live_retriever(settings.vector_store_uri), config)
     adapters = {"champion": adapter_folder(registry, config.registered_model, champion)}
     assistant, tokenizer = load_with_adapters(resolve_base_model(config, settings), adapters)
-    metrics, _ = evaluate_answers(assistant, tokenizer, sample, contexts, config, "champion", champion)
+    # Chats are new every day: nothing to reuse, so no cache store.
+    cache = AnswerCache(None, "", "")
+    answers = answer_all(assistant, tokenizer, sample, retrieved, config, cache, f"champion v{champion}")
+    metrics, intervals = score(answers, config, labelled=False)
     trained_on = as_date(registry.version(config.registered_model, champion).tags["partition_date"])
     reference = lake.read(config.tables.eval, trained_on)["question"].tolist()
     embedder = get_embedder()
@@ -192,6 +195,7 @@ def assistant_monitor_step(config: AssistantConfig, settings: Settings, ctx: Run
         "answered": len(sample),
         "blocked_injections": blocked,
         "metrics": metrics,
+        "intervals": intervals,
         "reference_questions_from": trained_on.isoformat(),
         "embedding_drift": {
             "method": drift.method,

@@ -19,7 +19,6 @@ from typing import Any
 import pandas as pd
 
 from ml_platform.errors import IndexMissing
-from ml_platform.guardrails import screen
 from ml_platform.retrieval.chunking import Chunk, chunk_articles
 from ml_platform.retrieval.embeddings import Embedder, get_embedder
 from ml_platform.retrieval.stores import Hit, VectorRecord, VectorStore, open_vector_store
@@ -74,6 +73,8 @@ class _Screened:
 
 def _screen_chunks(chunks: list[Chunk]) -> _Screened:
     """Only redacted text is embedded and stored; a chunk carrying an injection would poison answers."""
+    from ml_platform.guardrails.screening import screen  # Presidio and spaCy: seconds, only when indexing
+
     indexable: list[Chunk] = []
     blocked: list[str] = []
     redactions = 0

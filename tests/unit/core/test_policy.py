@@ -167,3 +167,51 @@ def test_decision_log_lines_show_gates_and_metrics_side_by_side() -> None:
     assert "PROMOTE" in text and "gate primary_metric" in text
     assert "roc_auc" in text and "0.8200" in text and "0.8000" in text
     assert "champion: 1 -> 2" in text
+
+
+# -- gates on intervals ------------------------------------------------------------------------------------
+INTERVAL_POLICY = PromotionPolicy.model_validate(
+    {
+        "primary_metric": "correctness",
+        "primary_direction": "higher",
+        "min_improvement": 0.0,
+        "gates": ["not_worse_than_champion", "better_than_base"],
+        "not_worse_than_champion": {"hallucination_rate": "lower", "correctness": "higher"},
+        "better_than_base": {"hallucination_rate": "lower", "correctness": "higher"},
+    }
+)
+CREDIBLY_BETTER = {"hallucination_rate": [-0.1, -0.16, -0.04], "correctness": [0.12, 0.05, 0.19]}
+NOISE = {"hallucination_rate": [0.02, -0.03, 0.07], "correctness": [-0.01, -0.06, 0.04]}
+
+
+def _interval_gates(vs_base: dict, vs_champion: dict | None) -> dict[str, GateResult]:
+    comparisons = {"challenger_vs_base": vs_base} | ({"challenger_vs_champion": vs_champion} if vs_champion else {})
+    old = {"correctness": 0.5} if vs_champion is not None else None
+    results = evaluate_gates(INTERVAL_POLICY, {"correctness": 0.6}, old, {"comparisons": comparisons})
+    return {r.gate: r for r in results}
+
+
+def test_a_challenger_within_noise_of_the_champion_and_credibly_better_than_base_passes() -> None:
+    gates = _interval_gates(CREDIBLY_BETTER, NOISE)
+    assert all(g.passed for g in gates.values()), gates
+    assert "[-0.160, -0.040]" in gates["better_than_base"].detail
+
+
+def test_credibly_worse_than_the_champion_fails_on_that_metric() -> None:
+    worse = {"hallucination_rate": [0.08, 0.02, 0.14], "correctness": [0.0, -0.05, 0.05]}
+    gate = _interval_gates(CREDIBLY_BETTER, worse)["not_worse_than_champion"]
+    assert not gate.passed and "hallucination_rate" in gate.detail and "credibly worse" in gate.detail
+
+
+def test_a_gain_over_the_base_model_within_noise_is_not_enough() -> None:
+    gate = _interval_gates(NOISE, None)["better_than_base"]
+    assert not gate.passed and "not credibly better" in gate.detail
+    assert _interval_gates(CREDIBLY_BETTER, None)["not_worse_than_champion"].passed  # no champion yet
+
+
+def test_missing_intervals_are_missing_evidence() -> None:
+    gates = {r.gate: r for r in evaluate_gates(INTERVAL_POLICY, {}, {"correctness": 0.5}, {})}
+    assert not gates["better_than_base"].passed and "missing evidence" in gates["better_than_base"].detail
+    assert not gates["not_worse_than_champion"].passed
+    nan = {"hallucination_rate": [float("nan")] * 3, "correctness": [0.1, 0.05, 0.15]}
+    assert not _interval_gates(nan, None)["better_than_base"].passed

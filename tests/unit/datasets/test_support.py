@@ -215,7 +215,7 @@ def test_eval_is_held_out_and_unanswerables_point_nowhere() -> None:
     bodies = tables["support_kb"].set_index("article_id")["body"]
     answerable = evals[evals["answerable"]]
     unanswerable = evals[~evals["answerable"]]
-    assert len(unanswerable) == 15
+    assert len(unanswerable) == round(len(evals) / 3)
     assert not set(answerable["question"].str.lower()) & set(qa["question"].str.lower())
     assert unanswerable["article_id"].isna().all()
     assert (unanswerable["gold_answer"] == ABSTAIN_ANSWER).all()

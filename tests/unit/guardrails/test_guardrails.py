@@ -10,7 +10,7 @@ import pytest
 
 from ml_platform.datasets.scenario import Scenario
 from ml_platform.datasets.support import generate_support
-from ml_platform.guardrails import guard_answer, guard_question, screen, screen_frame, screen_many
+from ml_platform.guardrails.screening import guard_answer, guard_question, screen, screen_frame, screen_many
 
 SEED = 7
 DAYS = [date(2026, 1, 1) + timedelta(days=i) for i in range(30)]

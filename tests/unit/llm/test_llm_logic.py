@@ -12,7 +12,18 @@ from ml_platform.datasets.scenario import Scenario
 from ml_platform.datasets.support import generate_support
 from ml_platform.evaluation.assistant import pick_questions, rouge_l, token_f1
 from ml_platform.llm.finetune import CheckpointStore, _lr_at
-from ml_platform.llm.prompts import format_context, messages, system_prompt
+from ml_platform.llm.prompts import (
+    Template,
+    format_context,
+    from_registry,
+    load_template,
+    messages,
+    register,
+    system_prompt,
+    template_file_text,
+    template_path,
+)
+from ml_platform.registry import ModelRegistry
 from ml_platform.storage import LocalStore
 
 
@@ -25,7 +36,32 @@ def test_config_overrides_and_fingerprint() -> None:
     assert config.for_run({}).training_fingerprint() == config.training_fingerprint()
     # Evaluation settings do not change what is trained: the same adapter is reused.
     assert config.for_run({"eval_questions": 6}).training_fingerprint() == config.training_fingerprint()
-    assert config.promotion.primary_metric == "hallucination_rate" and config.promotion.primary_direction == "lower"
+    assert config.promotion.primary_metric == "correctness" and config.promotion.primary_direction == "higher"
+
+
+def test_prompt_version_is_derived_from_the_template_text(tmp_path) -> None:
+    prompt = load_assistant_config().prompt
+    template = load_template(prompt)
+    assert template.version == f"support-assistant-rag@{template.sha256[:12]}"
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(template_path(prompt).read_text().replace("one short sentence", "one sentence"))
+    changed = load_template(prompt.model_copy(update={"template": str(edited)}))
+    assert changed.name == template.name and changed.version != template.version
+    # Written back out (as the served model keeps a registered version), it is the same template.
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(template_file_text(template))
+    assert load_template(prompt.model_copy(update={"template": str(copy)})) == template
+
+
+def test_the_prompt_registry_keeps_one_version_per_template_text(settings) -> None:
+    ModelRegistry(settings)  # points MLflow at the test's own tracking store
+    template = load_template(load_assistant_config().prompt)
+    first, again = register(template), register(template)
+    assert first == again and first["registry_version"] == "1" and first["version"] == template.version
+    other = Template(template.name, ((template.messages[0][0], "Be brief."), *template.messages[1:]))
+    assert register(other)["registry_version"] == "2"
+    assert register(template)["registry_version"] == "1"
+    assert from_registry(first["uri"]) == template
 
 
 def test_prompt_keeps_context_within_budget_and_states_the_abstain_answer() -> None:
@@ -57,12 +93,19 @@ def test_rouge_l_rewards_order_token_f1_does_not() -> None:
     assert rouge_l("month per $35", "$35 per month") < 0.5
 
 
-def test_question_sample_is_fixed_and_stratified() -> None:
-    tables, _ = generate_support(date(2026, 11, 20), 42, Scenario())
-    questions = tables["support_eval"]
-    first, again = pick_questions(questions, 12, 7), pick_questions(questions, 12, 7)
+def test_question_sample_is_fixed_for_a_date_a_third_unanswerable_and_rotates_over_days() -> None:
+    day = date(2026, 11, 20)
+    pool = generate_support(day, 42, Scenario(), eval_questions=270)[0]["support_eval"]
+    first, again = pick_questions(pool, 150, 7, day), pick_questions(pool, 150, 7, day)
     pd.testing.assert_frame_equal(first, again)
-    assert len(first) == 12 and 1 <= (~first["answerable"]).sum() <= 5
+    assert len(first) == 150 and (~first["answerable"]).sum() == 50 and first["question_id"].is_unique
+    # Drawn from a pool that rotates: the next night asks many of the same questions, but not all of them.
+    following = pick_questions(pool, 150, 7, date(2026, 11, 21))
+    shared = len(set(first["question_id"]) & set(following["question_id"]))
+    assert 60 <= shared < 150
+    # A pool smaller than asked for gives all it has, without repeating a question.
+    small = pick_questions(pool.head(30), 150, 7, day)
+    assert len(small) == 30 and small["question_id"].is_unique
 
 
 def test_checkpoint_store_ignores_a_checkpoint_cut_off_mid_write(tmp_path) -> None:
