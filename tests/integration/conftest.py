@@ -92,32 +92,6 @@ class EmbeddedAirflow:
             time.sleep(3)
 
 
-# `make test` runs the integration modules on both cores (`pytest -n 2 --dist loadgroup`): each module is
-# pinned to one of two lanes, a lane runs its modules one at a time (a module's fixtures, Airflow's included,
-# stay within one process), and the lanes are balanced by the seconds each module took in a clean CI run
-# (2026-12-01, in brackets). Much of a module's time is waiting (a scheduler's loop, a worker's heartbeat), so
-# two lanes overlap well on two cores. A new module goes to "b" until it is measured.
-LANES = {
-    "test_distributed": "a",  # [550]
-    "test_llm_dags": "a",  # [171]
-    "test_drift_timeline": "a",  # [90]
-    "test_bad_input_matrix": "a",  # [72]
-    "test_alerts_on_failure": "a",  # [22]
-    "test_training_dags": "b",  # [374]
-    "test_fault_matrix": "b",  # [170]
-    "test_reproducibility": "b",  # [148]
-    "test_finetune_resume": "b",  # [122]
-    "test_ingest_dag": "b",  # [74]
-}
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        lane = LANES.get(item.module.__name__.rsplit(".", 1)[-1], "b")
-        item.add_marker(pytest.mark.xdist_group(lane))
-
-
 ADMIN, ADMIN_PASSWORD = "admin", "admin-test-password"
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}

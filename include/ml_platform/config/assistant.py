@@ -3,14 +3,17 @@ evaluation, promotion and production monitoring."""
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
 from ml_platform import names
-from ml_platform.config.base import StrictModel, load
+from ml_platform.config.base import StrictModel, config_dir, load, parse, read_yaml
 from ml_platform.config.forms import FormField
 from ml_platform.config.policy import PromotionPolicy
 
@@ -62,6 +65,9 @@ class HallucinationDetector(StrictModel):
     min_sentence_support: float = Field(gt=0, le=1)
     # Shorter sentences ("Here is what I found:") carry no claim worth judging.
     min_content_words: int = Field(ge=1)
+    # A number the context states is misattributed when the context clause closest in meaning to the answer's
+    # clause states another value and is closer by more than this (cosine similarity); None: not checked.
+    attribution_margin: float | None = Field(default=None, ge=0, le=1)
 
 
 class Guard(StrictModel):
@@ -165,5 +171,28 @@ class AssistantConfig(StrictModel):
         return self.fingerprint(include={"finetune": True, "base_model": {"name"}, "prompt": True, "retrieval": {"k"}})
 
 
+CONFIG_FILE = "llm/support_assistant.yaml"
+PROFILES_DIR = "llm/profiles"
+
+
 def load_assistant_config() -> AssistantConfig:
-    return load(AssistantConfig, "llm/support_assistant.yaml")
+    """The assistant's config; ASSISTANT_PROFILE=<name> lays llm/profiles/<name>.yaml over it (gpu: a larger
+    model on a GPU), so a profile states only what differs."""
+    return _load_profiled(os.environ.get("ASSISTANT_PROFILE", ""), config_dir())
+
+
+@functools.cache
+def _load_profiled(profile: str, folder: Path) -> AssistantConfig:
+    if not profile:
+        return load(AssistantConfig, CONFIG_FILE)
+    overlay = folder / PROFILES_DIR / f"{profile}.yaml"
+    raw = _laid_over(read_yaml(folder / CONFIG_FILE), read_yaml(overlay))
+    return parse(AssistantConfig, raw, f"{folder / CONFIG_FILE} + {overlay}")
+
+
+def _laid_over(base: Any, overlay: Any) -> Any:
+    if isinstance(base, dict) and isinstance(overlay, dict):
+        return {key: _laid_over(base.get(key), value) for key, value in overlay.items()} | {
+            key: value for key, value in base.items() if key not in overlay
+        }
+    return overlay

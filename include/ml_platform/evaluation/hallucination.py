@@ -69,6 +69,7 @@ def _ratio(hits: int, n: int) -> dict[str, Any]:
 
 def score(cases: list[LabelledCase], detector: HallucinationDetector, split: str = "") -> dict[str, Any]:
     """Precision, recall and accuracy (per style too), every error with its reasons, and the cost."""
+    detect_hallucination("It costs $1.", "It costs $1.", detector)  # load the embedding model outside the timing
     started = time.perf_counter()
     verdicts = [detect_hallucination(c.answer, c.context, detector) for c in cases]
     seconds = time.perf_counter() - started
@@ -124,7 +125,7 @@ def render(report: dict[str, Any], show_errors: bool = True) -> str:
         f"  accuracy  {_fmt(report['accuracy'])}",
         "  accuracy by style:",
         *(f"    {style:<18} {_fmt(ratio)}" for style, ratio in report["accuracy_by_style"].items()),
-        f"  cost: {report['ms_per_answer']:.2f} ms per answer (one process, no model)",
+        f"  cost: {report['ms_per_answer']:.2f} ms per answer (one process, embedding model already loaded)",
     ]
     if show_errors and report["errors"]:
         lines.append("  errors (label: hallucinated?):")

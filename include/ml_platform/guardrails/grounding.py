@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from ml_platform.config.assistant import HallucinationDetector
 
@@ -285,6 +286,93 @@ def _sentence_support(sentence: str, context_words: set[str], min_words: int) ->
     return len(words & context_words) / len(words) if len(words) >= min_words else None
 
 
+# -- attribution: a number must be said of what the context says it of --------------------------------------
+# Clauses: sentences, and the parts of a sentence joined by "and"/"but"/"while" (each usually states one fact).
+_CLAUSE_BREAK = re.compile(
+    r"(?<=[.!?;:])\s+|\n+|,\s+(?=(?:and|but|while|whereas|so|or)\b)"
+    r"|\s+(?=(?:and|but|while|whereas)\s+(?:the|a|an|you|your|it|we|calls|data|texts)\b)"
+)
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for match in _CLAUSE_BREAK.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def _magnitude(value: str) -> str:
+    """ "data:50gb" -> "50": a bare number in one text may be a typed one in the other."""
+    found = re.match(r"[\d.]+", value.split(":", 1)[1])
+    return found.group() if found else value
+
+
+def _states(facts: list[Fact], fact: Fact) -> bool:
+    return any(
+        f.value == fact.value or ("number" in (f.kind, fact.kind) and _magnitude(f.value) == _magnitude(fact.value))
+        for f in facts
+    )
+
+
+_VECTORS: dict[str, Any] = {}  # clause -> its sentence embedding, per process (contexts repeat across answers)
+
+
+def _vectors(texts: list[str]) -> list[Any]:
+    """Sentence embeddings of the texts, the ones not seen before in one batch."""
+    from ml_platform.embeddings import get_embedder  # sentence-transformers: loaded on the first number checked
+
+    new = sorted({t for t in texts if t not in _VECTORS})
+    if new:
+        if len(_VECTORS) > 20_000:
+            _VECTORS.clear()
+        _VECTORS.update(zip(new, get_embedder().embed(new), strict=True))
+    return [_VECTORS[t] for t in texts]
+
+
+def _misattributed(answer: str, context: str, margin: float) -> list[Fact]:
+    """Facts whose value the context states, but in another clause than the one the answer's clause is about.
+
+    Each answer clause is matched, by sentence-embedding similarity, to the context clauses carrying a fact of
+    the same kind; when the closest states another value and beats every clause stating this one by more than
+    `margin`, the number is bound to the wrong thing ("Up to 15 devices can connect" where the closest clause
+    says 10 devices, and 15 is the hotspot allowance). Embeddings rather than shared words, so a paraphrase
+    ("valid for 30 days" of "data for 30 days") still finds its clause.
+    """
+    context_facts = _numeric_facts(context)
+    carrying = []
+    for start, end in _clauses(context):
+        inside = [f for s, e, f in context_facts if s >= start and e <= end]
+        if inside:
+            carrying.append((context[start:end].strip(), inside))
+    answer_facts = _numeric_facts(answer)
+    claims = [
+        (answer[start:end].strip(), [f for s, e, f in answer_facts if s >= start and e <= end])
+        for start, end in _clauses(answer)
+    ]
+    claims = [(clause, facts) for clause, facts in claims if facts]
+    if not claims or not carrying:
+        return []
+    vectors = dict(zip(texts := [c for c, _ in claims] + [t for t, _ in carrying], _vectors(texts), strict=True))
+    wrong: list[Fact] = []
+    for clause, facts in claims:
+        for fact in facts:
+            kin = [
+                (text, found)
+                for text, found in carrying
+                if fact.kind == "number" or any(f.kind in (fact.kind, "number") for f in found)
+            ]
+            stating = [i for i, (_, found) in enumerate(kin) if _states(found, fact)]
+            if not stating:
+                continue  # not in the context at all: the fact check has already said so
+            similarity = [float(vectors[clause] @ vectors[text]) for text, _ in kin]
+            closest = max(range(len(kin)), key=similarity.__getitem__)
+            if closest not in stating and similarity[closest] - max(similarity[i] for i in stating) > margin:
+                wrong.append(fact)
+    return wrong
+
+
 def detect_hallucination(answer: str, context: str, detector: HallucinationDetector) -> HallucinationVerdict:
     """Verdict for one answer given the passages it was generated from, with the detector's thresholds."""
     if is_abstention(answer):
@@ -300,6 +388,11 @@ def detect_hallucination(answer: str, context: str, detector: HallucinationDetec
         f for f in extract_facts(answer) if not _fact_supported(f, context_values, context_numbers, context_lower)
     ]
     reasons = [f"{f.kind} {f.text!r} ({f.value}) is not in the context" for f in unsupported_facts]
+    if detector.attribution_margin is not None:
+        for fact in _misattributed(answer, context, detector.attribution_margin):
+            if fact not in unsupported_facts:
+                unsupported_facts.append(fact)
+                reasons.append(f"{fact.kind} {fact.text!r} is in the context, but said of something else there")
     unsupported_sentences = []
     for sentence in _sentences(answer):
         support = _sentence_support(sentence, context_words, detector.min_content_words)

@@ -156,10 +156,10 @@ def _alert(breach: PlatformError, config: AssistantConfig, ctx: RunContext) -> N
 
 
 def assistant_monitor_step(config: AssistantConfig, settings: Settings, ctx: RunContext) -> dict[str, Any]:
+    from ml_platform.embeddings import get_embedder
     from ml_platform.evaluation.assistant import AnswerCache, answer_all, retrieve, score
     from ml_platform.llm.base import adapter_folder, load_with_adapters, resolve_base_model
     from ml_platform.monitoring.drift import embedding_drift
-    from ml_platform.retrieval.embeddings import get_embedder
     from ml_platform.retrieval.index import open_live_retriever
 
     registry, lake, reports = ModelRegistry(settings), Lake.at(settings.lake_uri), Reports.at(settings.reports_uri)

@@ -18,9 +18,9 @@ from typing import Any
 
 import pandas as pd
 
+from ml_platform.embeddings import Embedder, get_embedder
 from ml_platform.errors import IndexMissing
 from ml_platform.retrieval.chunking import Chunk, chunk_articles
-from ml_platform.retrieval.embeddings import Embedder, get_embedder
 from ml_platform.retrieval.stores import Hit, VectorRecord, VectorStore, open_vector_store
 
 INDEX_PREFIX = "kb_"

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
-from ml_platform.retrieval.embeddings import EMBEDDING_DIM
+from ml_platform.embeddings import EMBEDDING_DIM
 
 # Lower-case identifiers are valid LanceDB table names and, behind a prefix, valid Weaviate class names.
 INDEX_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")

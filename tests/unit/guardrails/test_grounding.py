@@ -171,3 +171,22 @@ def test_real_qa_answers_are_grounded_in_their_article_and_not_in_another() -> N
     assert not [v.reasons for v in own if v.hallucinated]
     other = [kb[ids[(ids.index(aid) + 1) % len(ids)]] for aid in qa["article_id"]]
     assert all(detect(a, c).hallucinated for a, c in zip(qa["answer"], other, strict=True))
+
+
+HOTSPOT = (
+    "Hotspot and tethering. You can share your mobile data with laptops and tablets using the hotspot feature. "
+    "Essentials and Prepaid Flex include 15 GB of hotspot data per month, while Unlimited Plus includes hotspot use "
+    "within its priority data. Up to 10 devices can connect to your hotspot at the same time."
+)
+
+
+def test_a_number_said_of_the_wrong_thing_is_caught_and_a_paraphrase_is_not() -> None:
+    swapped = detect("Up to 15 devices can connect to your hotspot at once.", HOTSPOT)
+    assert swapped.hallucinated and any("said of something else" in r for r in swapped.reasons)
+    for faithful in (
+        "Ten devices can share your hotspot at the same time.",
+        "On Essentials you get fifteen gigabytes of hotspot data a month.",
+    ):
+        assert not detect(faithful, HOTSPOT).hallucinated, faithful
+    off = DETECTOR.model_copy(update={"attribution_margin": None})
+    assert not detect_hallucination("Up to 15 devices can connect to your hotspot at once.", HOTSPOT, off).hallucinated

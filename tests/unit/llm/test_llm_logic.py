@@ -10,6 +10,7 @@ import pytest
 from ml_platform.config.assistant import load_assistant_config
 from ml_platform.datasets.scenario import Scenario
 from ml_platform.datasets.support import generate_support
+from ml_platform.errors import ConfigError
 from ml_platform.evaluation.assistant import pick_questions, rouge_l, token_f1
 from ml_platform.llm.finetune import CheckpointStore, _lr_at
 from ml_platform.llm.prompts import (
@@ -124,3 +125,17 @@ def test_learning_rate_warms_up_then_decays() -> None:
     rates = [_lr_at(step, finetune) for step in range(10)]
     assert rates[0] < rates[1] == pytest.approx(0.001)
     assert rates[-1] < rates[2] and all(r > 0 for r in rates)
+
+
+def test_the_gpu_profile_changes_only_sizes(monkeypatch) -> None:
+    cpu = load_assistant_config()
+    monkeypatch.setenv("ASSISTANT_PROFILE", "gpu")
+    gpu = load_assistant_config()
+    assert gpu.finetune.steps > cpu.finetune.steps and gpu.evaluation.batch_size > cpu.evaluation.batch_size
+    assert gpu.finetune.lora.target_modules == cpu.finetune.lora.target_modules  # laid over, not replaced
+    assert gpu.evaluation.questions >= 150 and gpu.prompt.max_context_chars > cpu.prompt.max_context_chars
+    for unchanged in ("promotion", "guard", "retrieval", "monitoring", "tables", "schedules"):
+        assert getattr(gpu, unchanged) == getattr(cpu, unchanged), unchanged
+    monkeypatch.setenv("ASSISTANT_PROFILE", "no-such-profile")
+    with pytest.raises(ConfigError, match="no-such-profile"):
+        load_assistant_config()

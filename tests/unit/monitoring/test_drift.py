@@ -241,7 +241,7 @@ def test_fraud_drift_detected_from_the_onset_day(fraud: World, day: date) -> Non
 # -- embeddings ------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def questions() -> dict[str, np.ndarray]:
-    embeddings = pytest.importorskip("ml_platform.retrieval.embeddings")
+    embeddings = pytest.importorskip("ml_platform.embeddings")
     embedder = embeddings.get_embedder()
 
     def chats(day: date) -> list[str]:

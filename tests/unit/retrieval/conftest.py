@@ -25,7 +25,7 @@ from weaviate.collections.classes.batch import BatchObjectReturn
 from weaviate.collections.classes.config import _CollectionConfigCreate
 from weaviate.collections.classes.filters import _FilterValue, _Operator
 
-from ml_platform.retrieval.embeddings import Embedder, get_embedder
+from ml_platform.embeddings import Embedder, get_embedder
 from ml_platform.retrieval.stores import LanceDBStore, VectorStore, WeaviateStore
 
 NO_WEAVIATE = (

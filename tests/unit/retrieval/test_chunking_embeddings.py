@@ -13,8 +13,8 @@ import pytest
 
 from ml_platform.datasets.scenario import Scenario
 from ml_platform.datasets.support import generate_support
+from ml_platform.embeddings import MODEL_NAME, get_embedder, model_folder
 from ml_platform.retrieval.chunking import chunk_articles, content_hash, split_passages
-from ml_platform.retrieval.embeddings import MODEL_NAME, get_embedder, model_folder
 
 
 def _kb(body: str, version: int = 1, title: str = "Roaming Day Pass") -> pd.DataFrame:

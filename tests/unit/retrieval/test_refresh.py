@@ -17,8 +17,8 @@ import pytest
 
 from ml_platform.datasets.scenario import Scenario
 from ml_platform.datasets.support import generate_support
+from ml_platform.embeddings import Embedder
 from ml_platform.retrieval.chunking import chunk_articles
-from ml_platform.retrieval.embeddings import Embedder
 from ml_platform.retrieval.index import Retriever, hit_rate_at_k, open_live_retriever, refresh_index
 from ml_platform.retrieval.stores import LanceDBStore, VectorStore
 
