@@ -62,7 +62,7 @@ test: install  ## the whole suite: lint, import contracts, unit, DAG, integratio
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2 tests/unit tests/dags  # fast tests on both cores (pytest-xdist)
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests/integration  # a module whole per core; much of it is waiting
+	$(BIN)/python scripts/test_lanes.py  # integration modules in two balanced lanes, one per core
 	$(BIN)/python scripts/reliability_doc.py
 
 lint: install  ## ruff check and the package's import contracts (layers, no cycles, no Airflow)

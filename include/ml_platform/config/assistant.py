@@ -68,6 +68,9 @@ class HallucinationDetector(StrictModel):
     # A number the context states is misattributed when the context clause closest in meaning to the answer's
     # clause states another value and is closer by more than this (cosine similarity); None: not checked.
     attribution_margin: float | None = Field(default=None, ge=0, le=1)
+    # An answer clause contradicts the context when the context clause closest in meaning (at least this cosine
+    # similarity) has the opposite polarity (one negated, the other not); None: not checked.
+    contradiction_similarity: float | None = Field(default=None, ge=0, le=1)
 
 
 class Guard(StrictModel):

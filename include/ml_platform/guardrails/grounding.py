@@ -1,10 +1,13 @@
 """Reference-free hallucination check of a support answer against its retrieved context.
 
 An answer hallucinates when it states a fact (price, number, duration, data size, percentage, named entity)
-that the context does not contain, or a sentence whose content words the context barely covers. Facts are
-normalised before comparison, so "two weeks" matches "14 days", "$0.45" matches "45 cents" and "20GB"
-matches "20 gigabytes". Abstentions never hallucinate. The check sees only (answer, context): words the
-answer repeats from the question count as support only when the context has them too.
+that the context does not contain, states one the context does contain but of something else (the context
+clause closest in meaning to the answer's clause states another value), says the opposite of the context
+clause closest in meaning (one negated, the other not), or has a sentence whose content words the context
+barely covers. Facts are normalised before comparison, so "two weeks" matches "14 days", "$0.45" matches
+"45 cents" and "20GB" matches "20 gigabytes". Abstentions never hallucinate. The check sees only (answer,
+context): words the answer repeats from the question count as support only when the context has them too.
+Closeness in meaning is the cosine of all-MiniLM-L6-v2 sentence embeddings (ml_platform.embeddings).
 """
 
 from __future__ import annotations
@@ -373,6 +376,38 @@ def _misattributed(answer: str, context: str, margin: float) -> list[Fact]:
     return wrong
 
 
+# -- contradiction: the answer says of something the opposite of what the context says -------------------------
+# Verbal negation only: "no extra charge" or "without a pass" negate a noun, not the statement.
+_NEGATION = re.compile(r"\b(?:not|never|cannot|no\s+longer)\b|n['’]t\b", re.IGNORECASE)
+# A condition's own negation ("if we have not received your payment, ...") says nothing about the statement.
+_CONDITION = re.compile(r"\b(?:if|unless|when|whether|without)\b[^,.;]*", re.IGNORECASE)
+# A reply's "Yes," / "No," answers the question; the statement after it is what is checked.
+_REPLY_WORD = re.compile(r"^\s*(?:yes|no|nope|yep|sure|sorry)\b[,.!]?\s*", re.IGNORECASE)
+
+
+def _negated(clause: str) -> bool:
+    return len(_NEGATION.findall(_CONDITION.sub(" ", clause))) % 2 == 1
+
+
+def _contradicted(answer: str, context: str, min_similarity: float) -> list[tuple[str, str]]:
+    """(answer clause, context clause) pairs where the context clause closest in meaning (at least
+    `min_similarity`) says the same thing with the opposite polarity ("unused days carry over" against "unused
+    days do not carry over")."""
+    claims = [_REPLY_WORD.sub("", answer[s:e].strip()) for s, e in _clauses(answer)]
+    claims = [c for c in claims if len(_content_words(c)) >= 2]
+    passages = [context[s:e].strip() for s, e in _clauses(context)]
+    if not claims or not passages:
+        return []
+    vectors = _vectors(claims + passages)
+    found = []
+    for index, claim in enumerate(claims):
+        similarity = [float(vectors[index] @ v) for v in vectors[len(claims) :]]
+        closest = max(range(len(passages)), key=similarity.__getitem__)
+        if similarity[closest] >= min_similarity and _negated(claim) != _negated(passages[closest]):
+            found.append((claim, passages[closest]))
+    return found
+
+
 def detect_hallucination(answer: str, context: str, detector: HallucinationDetector) -> HallucinationVerdict:
     """Verdict for one answer given the passages it was generated from, with the detector's thresholds."""
     if is_abstention(answer):
@@ -394,6 +429,10 @@ def detect_hallucination(answer: str, context: str, detector: HallucinationDetec
                 unsupported_facts.append(fact)
                 reasons.append(f"{fact.kind} {fact.text!r} is in the context, but said of something else there")
     unsupported_sentences = []
+    if detector.contradiction_similarity is not None:
+        for claim, passage in _contradicted(answer, context, detector.contradiction_similarity):
+            unsupported_sentences.append(claim)
+            reasons.append(f"{claim!r} says the opposite of the context's {passage!r}")
     for sentence in _sentences(answer):
         support = _sentence_support(sentence, context_words, detector.min_content_words)
         if support is not None and support < detector.min_sentence_support:

@@ -190,3 +190,18 @@ def test_a_number_said_of_the_wrong_thing_is_caught_and_a_paraphrase_is_not() ->
         assert not detect(faithful, HOTSPOT).hallucinated, faithful
     off = DETECTOR.model_copy(update={"attribution_margin": None})
     assert not detect_hallucination("Up to 15 devices can connect to your hotspot at once.", HOTSPOT, off).hallucinated
+
+
+PREPAID = (
+    "Prepaid Flex plan. A top-up costs $25 and gives you unlimited calls and texts plus data for 30 days. "
+    "Unused days do not carry over when you top up early."
+)
+
+
+def test_an_answer_that_says_the_opposite_is_caught_and_a_condition_is_not_a_negation() -> None:
+    flipped = detect("No worries, your unused days carry over when you top up early.", PREPAID)
+    assert flipped.hallucinated and any("says the opposite" in r for r in flipped.reasons)
+    assert not detect("Unused days don't carry over if you top up early.", PREPAID).hallucinated
+    assert not detect("If you top up early, your unused days do not carry over.", PREPAID).hallucinated
+    off = DETECTOR.model_copy(update={"contradiction_similarity": None})
+    assert not detect_hallucination("Your unused days carry over when you top up early.", PREPAID, off).hallucinated
