@@ -17,7 +17,7 @@ import sys
 import threading
 from pathlib import Path
 
-FOLDER = Path("tests/integration")
+FOLDER = Path(__file__).resolve().parents[1] / "tests" / "integration"
 LANES = {
     "a": [
         "test_distributed.py",  # [322]

@@ -126,3 +126,12 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert "make test" in ci.splitlines()[-1]
     assert "make test" in readme and "make run" in readme
     assert Path(PROJECT_ROOT / ".ci" / "run").stat().st_mode & 0o111
+
+
+def test_every_integration_module_runs_in_exactly_one_lane() -> None:
+    from scripts.test_lanes import FOLDER, LANES, unplaced
+
+    placed = [name for lane in LANES.values() for name in lane]
+    assert len(placed) == len(set(placed)), "a module in two lanes would run twice"
+    assert all((FOLDER / name).exists() for name in placed)
+    assert not unplaced(), "place these modules in a lane of scripts/test_lanes.py"
