@@ -27,7 +27,7 @@ from ml_platform.tabular.metrics import EXTRA
 def test_every_shipped_config_file_loads() -> None:
     assert [load_model_config(name).name for name in model_names()] == model_names()
     assert all(load_schema(name).name == name for name in dataset_names())
-    assert load_assistant_config().finetune.abstain_share == 0.35
+    assert load_assistant_config().finetune.abstain_share == 0.25
     assert load_ingest_config().groups and load_monitoring_config().schedule
     assert load_training_pipeline().form.hyperparameters and load_demo_file().days
 
