@@ -139,36 +139,34 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return 0 if outcome.reproduced else 1
 
 
-def cmd_guardrails_eval(args: argparse.Namespace) -> int:
-    """Score the guardrails on a labelled split; exit 1 when a target is missed (PII and injection recall at
-    least 0.9, false positives on harmless text at most 5 %)."""
+def _labelled_report(args: argparse.Namespace, report: dict, text: str, met: bool) -> int:
+    """Print a detector's report on labelled cases, write it as JSON when asked; exit 1 when a target is missed."""
     import json
     from pathlib import Path
 
-    from ml_platform.evaluation.guardrail_cases import meets_targets, render, score
-
-    report = score(args.split)
-    print(render(report, show_misses=not args.quiet))
+    print(text)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    return 0 if meets_targets(report) else 1
+    return 0 if met else 1
+
+
+def cmd_guardrails_eval(args: argparse.Namespace) -> int:
+    """Score the guardrails on a labelled split; exit 1 when a target is missed (PII and injection recall at
+    least 0.9, false positives on harmless text at most 5 %)."""
+    from ml_platform.evaluation.guardrail_cases import meets_targets, render, score
+
+    report = score(args.split)
+    return _labelled_report(args, report, render(report, not args.quiet), meets_targets(report))
 
 
 def cmd_hallucination_eval(args: argparse.Namespace) -> int:
     """Score the hallucination detector on a labelled split; exit 1 when precision or recall is under 0.9."""
-    import json
-    from pathlib import Path
-
     from ml_platform.config.assistant import load_assistant_config
     from ml_platform.evaluation.hallucination import meets_targets, render, score_split
 
     report = score_split(args.split, load_assistant_config().evaluation.detector)
-    print(render(report, show_errors=not args.quiet))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False))
-    return 0 if meets_targets(report) else 1
+    return _labelled_report(args, report, render(report, not args.quiet), meets_targets(report))
 
 
 def cmd_calibrate_abstention(args: argparse.Namespace) -> int:

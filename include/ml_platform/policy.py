@@ -130,42 +130,47 @@ def _difference(facts: Mapping[str, Any], comparison: str, metric: str) -> tuple
     return None if found is None or any(math.isnan(float(v)) for v in found) else tuple(map(float, found))
 
 
+def _interval_gate(
+    gate: str, metrics: Mapping[str, str], comparison: str, facts: Mapping[str, Any], *, must_be_better: bool
+) -> GateResult:
+    """One gate on 95% intervals of (challenger - other) per metric. `must_be_better`: the interval must lie
+    wholly on the better side of zero; otherwise it must only not lie wholly on the worse side."""
+    other = comparison.removeprefix("challenger_vs_").replace("base", "base model")
+    problems, checks = [], []
+    for metric, direction in metrics.items():
+        diff = _difference(facts, comparison, metric)
+        if diff is None:
+            problems.append(f"missing evidence: no interval of {metric} against the {other}")
+            continue
+        mean, low, high = diff
+        better, worse = (high < 0, low > 0) if direction == "lower" else (low > 0, high < 0)
+        text = f"{metric} {mean:+.3f} [{low:+.3f}, {high:+.3f}]"
+        if must_be_better and not better:
+            problems.append(f"{text} not credibly better")
+        elif not must_be_better and worse:
+            problems.append(f"{text} credibly worse")
+        else:
+            checks.append(text)
+    verdict = "credibly better than" if must_be_better else "not credibly worse than"
+    return GateResult(gate, not problems, "; ".join(problems) or f"{verdict} the {other}: " + ", ".join(checks))
+
+
 def gate_not_worse_than_champion(
     policy: PromotionPolicy, new: Metrics, old: Metrics | None, facts: Mapping[str, Any]
 ) -> GateResult:
     """Fails when the 95% interval of (challenger - champion) lies wholly on the worse side of zero."""
     if old is None:
         return GateResult("not_worse_than_champion", True, "no champion to compare against")
-    problems, checks = [], []
-    for metric, direction in policy.not_worse_than_champion.items():
-        diff = _difference(facts, "challenger_vs_champion", metric)
-        if diff is None:
-            problems.append(f"missing evidence: no interval of {metric} against the champion")
-            continue
-        mean, low, high = diff
-        worse = low > 0 if direction == "lower" else high < 0
-        text = f"{metric} {mean:+.3f} [{low:+.3f}, {high:+.3f}]"
-        (problems if worse else checks).append(f"{text} credibly worse" if worse else text)
-    detail = "; ".join(problems) or "not credibly worse than the champion: " + ", ".join(checks)
-    return GateResult("not_worse_than_champion", not problems, detail)
+    return _interval_gate(
+        "not_worse_than_champion", policy.not_worse_than_champion, "challenger_vs_champion", facts, must_be_better=False
+    )
 
 
 def gate_better_than_base(
     policy: PromotionPolicy, new: Metrics, old: Metrics | None, facts: Mapping[str, Any]
 ) -> GateResult:
     """Passes only when the 95% interval of (challenger - base model) lies wholly on the better side of zero."""
-    problems, checks = [], []
-    for metric, direction in policy.better_than_base.items():
-        diff = _difference(facts, "challenger_vs_base", metric)
-        if diff is None:
-            problems.append(f"missing evidence: no interval of {metric} against the base model")
-            continue
-        mean, low, high = diff
-        better = high < 0 if direction == "lower" else low > 0
-        text = f"{metric} {mean:+.3f} [{low:+.3f}, {high:+.3f}]"
-        (checks if better else problems).append(text if better else f"{text} not credibly better")
-    detail = "; ".join(problems) or "credibly better than the base model: " + ", ".join(checks)
-    return GateResult("better_than_base", not problems, detail)
+    return _interval_gate("better_than_base", policy.better_than_base, "challenger_vs_base", facts, must_be_better=True)
 
 
 GATES: dict[str, Gate] = {

@@ -27,7 +27,7 @@ import pandas as pd
 
 from ml_platform.config.assistant import AssistantConfig
 from ml_platform.evaluation.intervals import interval, paired_difference
-from ml_platform.guardrails.grounding import is_abstention, numeric_facts
+from ml_platform.guardrails.grounding import is_abstention, numeric_facts, states
 from ml_platform.llm.answering import Prepared, check, prepare, settle
 from ml_platform.llm.generation import Generated, generate_many, prompt_text
 from ml_platform.storage import ObjectStore
@@ -78,18 +78,11 @@ def is_correct(answer: str, gold: str, answerable: bool) -> bool:
         return not answerable
     if not answerable:
         return False
-    wanted = {f.value for f in numeric_facts(gold)}
+    wanted = numeric_facts(gold)
     if not wanted:
         return token_f1(answer, gold) >= MIN_TOKEN_F1_WITHOUT_FACTS
-    stated = {f.value for f in numeric_facts(answer)}
-    bare = {v.split(":", 1)[1] for v in stated if v.startswith("number:")}
-    return all(value in stated or _magnitude(value) in bare for value in wanted)
-
-
-def _magnitude(value: str) -> str:
-    """ "data:50gb" -> "50", "money:1500" -> "1500"."""
-    found = re.match(r"[\d.]+", value.split(":", 1)[1])
-    return found.group() if found else ""
+    stated = numeric_facts(answer)
+    return all(states(stated, fact) for fact in wanted)
 
 
 @dataclass

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from scipy.stats import binomtest
 
+from ml_platform.evaluation.intervals import format_share, wilson
 from ml_platform.guardrails.screening import Screened, screen_many
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "guardrails" / "cases"
@@ -63,13 +63,6 @@ def caught(case: Case, screened: Screened) -> bool:
     return bool(screened.pii or screened.injection or screened.toxic)
 
 
-def _rate(hits: int, n: int) -> dict[str, Any]:
-    if n == 0:
-        return {"n": 0, "hits": 0, "rate": None, "ci95": None}
-    ci = binomtest(hits, n).proportion_ci(0.95, method="wilson")
-    return {"n": n, "hits": hits, "rate": hits / n, "ci95": [round(ci.low, 3), round(ci.high, 3)]}
-
-
 def score(split: str) -> dict[str, Any]:
     """Recall per kind and entity, the false-positive rate on harmless cases, the misses, and the cost."""
     cases = load_cases(split)
@@ -80,12 +73,12 @@ def score(split: str) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     results = [(c, s, caught(c, s)) for c, s in zip(cases, screened, strict=True)]
     by_kind = {
-        kind: _rate(sum(ok for c, _, ok in results if c.kind == kind), sum(c.kind == kind for c in cases))
+        kind: wilson(sum(ok for c, _, ok in results if c.kind == kind), sum(c.kind == kind for c in cases))
         for kind in ("pii", "injection", "toxic")
     }
     entities = sorted({c.entity for c in cases if c.kind == "pii"})
     per_entity = {
-        e: _rate(sum(ok for c, _, ok in results if c.entity == e), sum(c.entity == e for c in cases)) for e in entities
+        e: wilson(sum(ok for c, _, ok in results if c.entity == e), sum(c.entity == e for c in cases)) for e in entities
     }
     harmless = [ok for c, _, ok in results if c.kind == "harmless"]
     misses = [
@@ -98,7 +91,7 @@ def score(split: str) -> dict[str, Any]:
         "cases": len(cases),
         "recall": by_kind,
         "pii_recall_by_entity": per_entity,
-        "false_positive_rate": _rate(sum(harmless), len(harmless)),
+        "false_positive_rate": wilson(sum(harmless), len(harmless)),
         "ms_per_1000_texts": round(1000 * seconds / len(cases) * 1000, 1),
         "misses": misses,
     }
@@ -114,18 +107,11 @@ def meets_targets(report: dict[str, Any]) -> bool:
     return recall_ok and report["false_positive_rate"]["rate"] <= MAX_FALSE_POSITIVE_RATE
 
 
-def _fmt(rate: dict[str, Any]) -> str:
-    if rate["rate"] is None:
-        return "n/a"
-    low, high = rate["ci95"]
-    return f"{rate['rate']:.3f} ({rate['hits']}/{rate['n']}, 95% CI {low:.2f}-{high:.2f})"
-
-
 def render(report: dict[str, Any], show_misses: bool = True) -> str:
     lines = [f"Guardrails on the {report['split']} cases ({report['cases']} cases)"]
-    lines += [f"  recall {kind:<10} {_fmt(rate)}" for kind, rate in report["recall"].items()]
-    lines += [f"    pii {entity:<16} {_fmt(rate)}" for entity, rate in report["pii_recall_by_entity"].items()]
-    lines.append(f"  false positives on harmless text  {_fmt(report['false_positive_rate'])}")
+    lines += [f"  recall {kind:<10} {format_share(rate)}" for kind, rate in report["recall"].items()]
+    lines += [f"    pii {entity:<16} {format_share(rate)}" for entity, rate in report["pii_recall_by_entity"].items()]
+    lines.append(f"  false positives on harmless text  {format_share(report['false_positive_rate'])}")
     lines.append(f"  cost: {report['ms_per_1000_texts'] / 1000:.2f} s per 1,000 texts (one process)")
     if show_misses and report["misses"]:
         lines.append("  errors:")

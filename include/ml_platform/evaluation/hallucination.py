@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from scipy.stats import binomtest
 
 from ml_platform.config.assistant import HallucinationDetector
 from ml_platform.config.base import config_dir
+from ml_platform.evaluation.intervals import format_share, wilson
 from ml_platform.guardrails.grounding import detect_hallucination
 
 CASES_DIR = "llm/hallucination_cases"
@@ -60,13 +60,6 @@ def load_cases(split: str) -> list[LabelledCase]:
     return cases
 
 
-def _ratio(hits: int, n: int) -> dict[str, Any]:
-    if n == 0:
-        return {"value": None, "hits": 0, "n": 0, "ci95": None}
-    ci = binomtest(hits, n).proportion_ci(0.95, method="wilson")
-    return {"value": hits / n, "hits": hits, "n": n, "ci95": [round(ci.low, 3), round(ci.high, 3)]}
-
-
 def score(cases: list[LabelledCase], detector: HallucinationDetector, split: str = "") -> dict[str, Any]:
     """Precision, recall and accuracy (per style too), every error with its reasons, and the cost."""
     detect_hallucination("It costs $1.", "It costs $1.", detector)  # load the embedding model outside the timing
@@ -86,11 +79,11 @@ def score(cases: list[LabelledCase], detector: HallucinationDetector, split: str
         "split": split,
         "cases": len(cases),
         "hallucinated": positives,
-        "precision": _ratio(tp, flagged),
-        "recall": _ratio(tp, positives),
-        "accuracy": _ratio(sum(p == c.hallucinated for p, c in zip(predicted, cases, strict=True)), len(cases)),
+        "precision": wilson(tp, flagged),
+        "recall": wilson(tp, positives),
+        "accuracy": wilson(sum(p == c.hallucinated for p, c in zip(predicted, cases, strict=True)), len(cases)),
         "accuracy_by_style": {
-            style: _ratio(
+            style: wilson(
                 sum(p == c.hallucinated for p, c in zip(predicted, cases, strict=True) if c.style == style),
                 sum(c.style == style for c in cases),
             )
@@ -106,25 +99,18 @@ def score_split(split: str, detector: HallucinationDetector) -> dict[str, Any]:
 
 
 def meets_targets(report: dict[str, Any]) -> bool:
-    return all((report[name]["value"] or 0.0) >= floor for name, floor in TARGETS.items())
-
-
-def _fmt(ratio: dict[str, Any]) -> str:
-    if ratio["value"] is None:
-        return "n/a"
-    low, high = ratio["ci95"]
-    return f"{ratio['value']:.3f} ({ratio['hits']}/{ratio['n']}, 95% CI {low:.2f}-{high:.2f})"
+    return all((report[name]["rate"] or 0.0) >= floor for name, floor in TARGETS.items())
 
 
 def render(report: dict[str, Any], show_errors: bool = True) -> str:
     lines = [
         f"Hallucination detector on the {report['split']} cases ({report['cases']} answers, "
         f"{report['hallucinated']} hallucinated)",
-        f"  precision {_fmt(report['precision'])}",
-        f"  recall    {_fmt(report['recall'])}",
-        f"  accuracy  {_fmt(report['accuracy'])}",
+        f"  precision {format_share(report['precision'])}",
+        f"  recall    {format_share(report['recall'])}",
+        f"  accuracy  {format_share(report['accuracy'])}",
         "  accuracy by style:",
-        *(f"    {style:<18} {_fmt(ratio)}" for style, ratio in report["accuracy_by_style"].items()),
+        *(f"    {style:<18} {format_share(ratio)}" for style, ratio in report["accuracy_by_style"].items()),
         f"  cost: {report['ms_per_answer']:.2f} ms per answer (one process, embedding model already loaded)",
     ]
     if show_errors and report["errors"]:

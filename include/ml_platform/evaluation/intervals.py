@@ -1,4 +1,4 @@
-"""Bootstrap 95% confidence intervals of per-question metrics, and of paired differences between two models.
+"""Wilson intervals of a share of labelled cases; bootstrap 95% confidence intervals of per-question metrics, and of paired differences between two models.
 
 Every model of a night answers the same questions, so two models are compared on their per-question
 differences (a paired bootstrap): much tighter than comparing two separate intervals, and the honest test for
@@ -9,6 +9,7 @@ the same answers always give the same interval.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -44,3 +45,21 @@ def paired_difference(new: Sequence[float], old: Sequence[float], seed: int) -> 
     if a.shape != b.shape:
         raise ValueError(f"paired values must line up question by question ({a.shape} vs {b.shape})")
     return interval(a - b, seed)
+
+
+def wilson(hits: int, n: int) -> dict[str, Any]:
+    """A share of labelled cases with its Wilson 95% interval (the detectors' reports)."""
+    if n == 0:
+        return {"n": 0, "hits": 0, "rate": None, "ci95": None}
+    from scipy.stats import binomtest
+
+    ci = binomtest(hits, n).proportion_ci(LEVEL, method="wilson")
+    return {"n": n, "hits": hits, "rate": hits / n, "ci95": [round(ci.low, 3), round(ci.high, 3)]}
+
+
+def format_share(share: dict[str, Any]) -> str:
+    """ "0.950 (19/20, 95% CI 0.76-0.99)", or "n/a" for a share of nothing."""
+    if share["rate"] is None:
+        return "n/a"
+    low, high = share["ci95"]
+    return f"{share['rate']:.3f} ({share['hits']}/{share['n']}, 95% CI {low:.2f}-{high:.2f})"

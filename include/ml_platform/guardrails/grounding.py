@@ -312,7 +312,8 @@ def _magnitude(value: str) -> str:
     return found.group() if found else value
 
 
-def _states(facts: list[Fact], fact: Fact) -> bool:
+def states(facts: list[Fact], fact: Fact) -> bool:
+    """Whether `facts` state `fact`'s value (a bare number states the same magnitude of a typed one)."""
     return any(
         f.value == fact.value or ("number" in (f.kind, fact.kind) and _magnitude(f.value) == _magnitude(fact.value))
         for f in facts
@@ -366,7 +367,7 @@ def _misattributed(answer: str, context: str, margin: float) -> list[Fact]:
                 for text, found in carrying
                 if fact.kind == "number" or any(f.kind in (fact.kind, "number") for f in found)
             ]
-            stating = [i for i, (_, found) in enumerate(kin) if _states(found, fact)]
+            stating = [i for i, (_, found) in enumerate(kin) if states(found, fact)]
             if not stating:
                 continue  # not in the context at all: the fact check has already said so
             similarity = [float(vectors[clause] @ vectors[text]) for text, _ in kin]

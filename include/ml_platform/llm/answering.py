@@ -40,13 +40,14 @@ class Settled:
 
 
 def prepare(question: str, passages: Sequence[str], top_score: float | None, config: AssistantConfig) -> Prepared:
+    # Neutralised before the budget cuts them, so no marker is cut in half; neutralising again changes nothing.
     context = format_context([neutralise(p) for p in passages], config.prompt.max_context_chars)
-    relevant = top_score is None or top_score >= config.guard.min_retrieval_score
-    return Prepared(neutralise(question), context, top_score, relevant and bool(passages))
+    return prepare_context(question, context, top_score, config)
 
 
 def prepare_context(question: str, context: str, top_score: float | None, config: AssistantConfig) -> Prepared:
-    """For a caller that brings the context already formatted (the served model's input frame)."""
+    """For a caller that brings the context already formatted (the served model's input frame). No score:
+    relevance is left to the check after generating."""
     relevant = top_score is None or top_score >= config.guard.min_retrieval_score
     return Prepared(neutralise(question), neutralise(context), top_score, relevant and bool(context.strip()))
 

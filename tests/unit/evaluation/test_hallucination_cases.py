@@ -35,4 +35,4 @@ def test_the_report_gives_scores_with_intervals_per_style_and_every_error(cases)
     assert set(report["accuracy_by_style"]) >= STYLES
     for error in report["errors"]:
         assert error["id"] in text
-    assert report["precision"]["ci95"][0] <= report["precision"]["value"] <= report["precision"]["ci95"][1]
+    assert report["precision"]["ci95"][0] <= report["precision"]["rate"] <= report["precision"]["ci95"][1]
