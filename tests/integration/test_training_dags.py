@@ -5,6 +5,7 @@ records decisions without moving any alias."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from datetime import date, timedelta
 from pathlib import Path
@@ -201,3 +202,79 @@ def test_a_drifted_day_triggers_retraining_whose_decision_names_the_drift_gate(h
     [drift_gate] = [g for g in record["gates"] if g["gate"] == "drift"]
     assert "data drifted" in drift_gate["detail"]
     assert record["facts"]["drift"]["drifted"] is True
+
+
+def test_the_ml_ops_view_shows_the_runs_and_rolls_back_in_a_browser(history, running_airflow) -> None:
+    """The plugin in the running api-server, behind Airflow's login, read in headless Chromium: champions,
+    decisions, a trend chart and reports from the records this module's runs wrote; then a rollback through
+    the view's button, executed by the scheduler, and the decision it recorded."""
+    import httpx
+    from selenium.webdriver.common.by import By
+
+    from tests.integration.browser import chromium, log_in, wait_for
+    from tests.integration.conftest import ADMIN, ADMIN_PASSWORD, REPO, VIEWER, VIEWER_PASSWORD
+
+    base = f"http://127.0.0.1:{history.env['AIRFLOW__API__PORT']}"
+    reason = "forced so that the view can roll it back"
+    conf = json.dumps({"force_promote": True, "force_reason": reason, "hyperparameters": {"max_depth": 3}})
+    history.cli("dags", "test", "churn_training", (DAY + timedelta(days=3)).isoformat(), "-c", conf)
+    before = aliases(history, "churn-xgboost")
+    assert {"champion", "previous"} <= set(before)
+
+    assert httpx.get(f"{base}/ml-ops/").status_code == 401  # anonymous
+    rollback = {"model": "churn", "reason": "nobody may do this anonymously"}
+    assert httpx.post(f"{base}/ml-ops/rollback", data=rollback, headers={"Origin": base}).status_code == 401
+    login = {"username": VIEWER, "password": VIEWER_PASSWORD}
+    token = httpx.post(f"{base}/auth/token", json=login).json()["access_token"]
+    page = httpx.get(f"{base}/ml-ops/", cookies={"_token": token})
+    assert page.status_code == 200 and "churn-xgboost" in page.text and "Roll back" not in page.text
+    as_viewer = {"Authorization": f"Bearer {token}", "Origin": base}
+    assert httpx.post(f"{base}/ml-ops/rollback", data=rollback, headers=as_viewer).status_code == 403
+
+    running_airflow.cli("dags", "unpause", "model_rollback")
+    shots = Path(history.env["REPORTS_URI"]) / "ml_ops_view" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with chromium() as browser:
+        log_in(browser, base, ADMIN, ADMIN_PASSWORD, then="/plugin/ml-ops")
+        frame = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "iframe[src*='/ml-ops/']"))[0]
+        assert "ML Ops" in browser.find_element(By.TAG_NAME, "body").text  # the navigation's entry
+        browser.switch_to.frame(frame)
+        wait_for(browser, lambda d: "Registered models" in d.find_element(By.TAG_NAME, "body").text)
+        browser.switch_to.default_content()
+        browser.save_screenshot(str(shots / "airflow_navigation.png"))
+
+        browser.get(f"{base}/ml-ops/")
+        churn = browser.find_element(By.ID, "model-churn").text
+        assert f"Champion version {before['champion']}" in churn and f"previous v{before['previous']}" in churn
+        assert "roc_auc" in churn and "auc_vs_best" in churn
+        assert "Champion version 1" in browser.find_element(By.ID, "model-fraud").text
+        browser.save_screenshot(str(shots / "models.png"))
+
+        browser.get(f"{base}/ml-ops/decisions?model=fraud")
+        verdicts = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "#decisions tr")[1:]]
+        assert sum("recorded_only" in row for row in verdicts) >= 3 and any("promote" in row for row in verdicts)
+        assert all(" fraud " in f" {row} " for row in verdicts)
+        browser.save_screenshot(str(shots / "decisions.png"))
+
+        browser.get(f"{base}/ml-ops/trends/churn")
+        assert "churn: roc_auc per training date" in browser.find_element(By.CSS_SELECTOR, ".chart svg").text
+        points = browser.find_elements(By.CSS_SELECTOR, "#trend tr")[1:]
+        assert len(points) >= 4 and (DAY + timedelta(days=6)).isoformat() in points[0].text
+        browser.save_screenshot(str(shots / "trends_churn.png"))
+
+        browser.get(f"{base}/ml-ops/reports")
+        validation = browser.find_element(By.CSS_SELECTOR, "a[href*='churn_training/'][href$='validation.html']")
+        browser.get(validation.get_attribute("href"))
+        assert "values must never be null" in browser.page_source  # GX's own page, through the plugin
+
+        browser.get(f"{base}/ml-ops/")
+        form = browser.find_element(By.CSS_SELECTOR, "#model-churn form.rollback")
+        form.find_element(By.NAME, "reason").send_keys("rolled back from the ML Ops view in the browser test")
+        form.find_element(By.TAG_NAME, "button").click()
+        decision = wait_for(browser, lambda d: d.find_elements(By.ID, "rollback-decision"), timeout=300)[0].text
+        assert "rollback" in decision and f"champion {before['champion']} → {before['previous']}" in decision
+        assert browser.find_element(By.ID, "run-state").text == "success"
+        browser.save_screenshot(str(shots / "rollback.png"))
+    assert aliases(history, "churn-xgboost")["champion"] == before["previous"]
+    kept = REPO / ".local" / "screenshots" / "ml_ops_view"  # for people to look at after `make test`
+    shutil.copytree(shots, kept, dirs_exist_ok=True)
