@@ -170,3 +170,29 @@ def test_an_empty_reports_location_gives_empty_pages(tmp_path: Path) -> None:
     assert records.trends(empty, "fraud")["points"] == [] and records.report_links(empty) == []
     assert "no training recorded yet" in charts.tabular_trend_svg(records.trends(empty, "fraud"))
     assert json.dumps(records.live_index(empty))
+
+
+def test_reports_on_s3_are_listed_and_served_through_the_view(store_uri: str) -> None:
+    """The same pages over the S3 protocol (moto's server): the bucket is read by the view, never linked."""
+    reports = Reports.at(store_uri)
+    reports.write_bytes("churn_training", DAY, "validation.html", b"<html>values must never be null</html>")
+    reports.append_json("churn_training", DAY, "decision", "20261120T020000Z-try1", {"model": "churn"} | _DECISION)
+    [day] = records.report_links(reports)
+    [link] = day["reports"]
+    assert link["key"] == f"churn_training/{DAY}/validation.html" and "s3://" not in json.dumps(day)
+    assert records.report_file(reports, link["key"]) == (b"<html>values must never be null</html>", "text/html")
+    [decision] = records.decisions(reports, "churn")
+    assert decision["verdict"] == "promote" and decision["record_key"].startswith("churn_training/")
+
+
+_DECISION = {
+    "date": DAY.isoformat(),
+    "run_type": "scheduled",
+    "airflow_run_id": "scheduled__x",
+    "verdict": "promote",
+    "champion_before": None,
+    "champion_after": "1",
+    "gates": [],
+    "reasons": ["first champion"],
+    "recorded_at": "2026-11-20T02:00:00+00:00",
+}
