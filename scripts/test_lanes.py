@@ -1,7 +1,9 @@
-"""Run the integration tests on both cores: two pytest processes, each running its lane of modules in turn.
+"""Run the tests on both cores: two pytest processes, each running its lane of integration modules in turn,
+and beside them a third with the fast unit and DAG tests.
 
 Much of an integration module's time is waiting (a scheduler's loop, a worker's heartbeat, a subprocess), so
-two lanes overlap well on two cores. pytest-xdist cannot pin modules to lanes here: `--dist loadfile` sends
+two lanes overlap well on two cores, and the fast tests fill the time the lanes spend waiting (run before the
+lanes, on both cores, they added two minutes to the wall time; beside them, well under one). pytest-xdist cannot pin modules to lanes here: `--dist loadfile` sends
 the modules with the most tests first (so the one-test, nine-minute distributed run starts last and runs
 alone), and `--dist loadgroup`'s marks do not reach pytest 9's node ids. The lanes are balanced by the seconds
 each module took in a clean CI run (2026-12-01, in brackets, about); a module in no lane is refused, so a new one
@@ -17,7 +19,10 @@ import sys
 import threading
 from pathlib import Path
 
-FOLDER = Path(__file__).resolve().parents[1] / "tests" / "integration"
+ROOT = Path(__file__).resolve().parents[1]
+FOLDER = ROOT / "tests" / "integration"
+# No scheduler: the third lane, with `make bench` at its small size (so the harness cannot rot).
+FAST = [ROOT / "tests" / "unit", ROOT / "tests" / "dags", ROOT / "tests" / "bench"]
 LANES = {
     "a": [
         "test_distributed.py",  # [322]
@@ -51,14 +56,15 @@ def main(options: list[str]) -> int:
     if missing := unplaced():
         print(f"integration modules in no lane of {__file__}: {', '.join(missing)}", file=sys.stderr)
         return 2
+    paths = {lane: [FOLDER / name for name in modules] for lane, modules in LANES.items()} | {"fast": FAST}
     processes = {
         lane: subprocess.Popen(
-            [sys.executable, "-m", "pytest", *options, *(str(FOLDER / name) for name in modules)],
+            [sys.executable, "-m", "pytest", *options, *map(str, targets)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
-        for lane, modules in LANES.items()
+        for lane, targets in paths.items()
     }
     relays = [threading.Thread(target=_relay, args=item) for item in processes.items()]
     for relay in relays:

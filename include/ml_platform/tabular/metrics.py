@@ -22,12 +22,29 @@ from ml_platform.config.tabular import ModelConfig
 
 
 def choose_threshold(y: np.ndarray, p: np.ndarray, config: ModelConfig) -> float:
+    """The candidate (one of 400 score quantiles) with the best F1, or the lowest expected cost, on `y`/`p`.
+
+    One vectorised pass: sorting the scores once gives, for every candidate at the same time, how many
+    positives and negatives score at or above it (a per-candidate `f1_score` call took most of the training
+    step's overhead over a bare XGBoost fit).
+    """
     candidates = np.unique(np.quantile(p, np.linspace(0.5, 0.9995, 400)))
+    positives, fp, fn = _flag_counts(np.asarray(y).astype(bool), np.asarray(p, dtype=float), candidates)
     if config.threshold.strategy == "cost":
-        costs = [expected_cost(y, p, t, config) for t in candidates]
+        costs = fp * config.threshold.cost_false_positive + fn * config.threshold.cost_false_negative
         return float(candidates[int(np.argmin(costs))])
-    scores = [f1_score(y, p >= t, zero_division=0) for t in candidates]
+    tp = positives - fn
+    denominator = 2 * tp + fp + fn
+    scores = np.divide(2 * tp, denominator, out=np.zeros(len(candidates)), where=denominator > 0)
     return float(candidates[int(np.argmax(scores))])
+
+
+def _flag_counts(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """(positives, false positives, false negatives) of flagging `p >= t`, for every t in `thresholds`."""
+    scores_of_positives, scores_of_negatives = np.sort(p[y]), np.sort(p[~y])
+    flagged_positives = len(scores_of_positives) - np.searchsorted(scores_of_positives, thresholds, side="left")
+    false_positives = len(scores_of_negatives) - np.searchsorted(scores_of_negatives, thresholds, side="left")
+    return len(scores_of_positives), false_positives, len(scores_of_positives) - flagged_positives
 
 
 def expected_cost(y: np.ndarray, p: np.ndarray, threshold: float, config: ModelConfig) -> float:

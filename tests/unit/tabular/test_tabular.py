@@ -149,3 +149,23 @@ def test_training_key_depends_on_config_and_data_only() -> None:
     assert training_key(config, parts) == training_key(config, [dict(p) for p in parts])
     assert training_key(config, parts) != training_key(config, [parts[0], {**parts[1], "content_hash": "c"}])
     assert training_key(config, parts) != training_key(config.for_run({"train_days": 3}), parts)
+
+
+@pytest.mark.parametrize("model", ["churn", "fraud"])
+@pytest.mark.parametrize("seed", range(5))
+def test_the_vectorised_threshold_search_picks_what_scoring_each_candidate_picks(model: str, seed: int) -> None:
+    """Same candidates, same winner as the definition: F1 (sklearn) or the expected cost of each threshold."""
+    from sklearn.metrics import f1_score
+
+    from ml_platform.tabular.metrics import expected_cost
+
+    rng = np.random.default_rng(seed)
+    y = rng.random(5000) < (0.3 if model == "churn" else 0.01)
+    p = np.clip(rng.normal(0.3 + 0.3 * y, 0.2), 0, 1).round(3)  # ties, as real scores have
+    config = load_model_config(model)
+    candidates = np.unique(np.quantile(p, np.linspace(0.5, 0.9995, 400)))
+    if config.threshold.strategy == "cost":
+        expected = candidates[int(np.argmin([expected_cost(y, p, t, config) for t in candidates]))]
+    else:
+        expected = candidates[int(np.argmax([f1_score(y, p >= t, zero_division=0) for t in candidates]))]
+    assert choose_threshold(y.astype(int), p, config) == pytest.approx(expected, abs=0)

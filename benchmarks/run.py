@@ -1,0 +1,304 @@
+"""`make bench`: what the platform costs over the same work done bare, how it grows with data, and what
+Airflow's embedded mode holds at idle. Prints tables, writes JSON and docs/benchmarks.md.
+
+Every figure is measured in this run beside its baseline, on the same data: each (case, variant) in its own
+process (`benchmarks/cases.py`), so a peak RSS (getrusage: native allocations included) belongs to one case;
+several repetitions, median and spread (min-max) reported.
+
+    python benchmarks/run.py                 # the full run (about 20 minutes on 2 cores)
+    python benchmarks/run.py --size small    # a few minutes: what CI runs so the harness cannot rot
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+DAY = date(2026, 11, 20)
+TARGET_RATIO = 1.10
+SIZES = {  # rows per fraud day for the overhead cases; rows for scaling; KB articles; repetitions
+    "small": {"rows": 10_000, "scaling": [10_000, 40_000], "articles": 200, "repeat": 2},
+    "full": {"rows": 100_000, "scaling": [100_000, 1_000_000, 5_000_000], "articles": 5_000, "repeat": 5},
+}
+STAGES = {  # case: (what ours does, what the bare baseline does)
+    "lake_write": ("Lake.write", "pyarrow write_table"),
+    "lake_read": ("Lake.read", "pyarrow read_table"),
+    "validation": ("validate_partition", "GX running the same suite"),
+    "training": ("train_and_evaluate", "XGBoost fit + eval set, predictions, F1 threshold"),
+    "drift": ("tabular_drift", "Evidently, same preset and frames"),
+}
+LIBRARIES = (
+    "pandas",
+    "pyarrow",
+    "xgboost",
+    "great_expectations",
+    "evidently",
+    "torch",
+    "transformers",
+    "sentence-transformers",
+    "lancedb",
+    "apache-airflow",
+    "mlflow",
+)
+
+
+def fraud_days(folder: Path, rows: int) -> Path:
+    """Three consecutive fraud days (train, validation, evaluation) as Parquet, generated once per size."""
+    from ml_platform.datasets.fraud import generate_fraud
+    from ml_platform.datasets.scenario import Scenario
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(3):
+        day = DAY - timedelta(days=2 - i)
+        frame, _ = generate_fraud(day, 1, Scenario(), rows=rows, customers=max(100, rows // 5))
+        frame.to_parquet(folder / f"fraud-{i}.parquet")
+    return folder
+
+
+def run_case(case: str, variant: str, data: Path, repeat: int) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(HERE / "cases.py"), case, variant, "--data", str(data), "--repeat", str(repeat)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env=os.environ | {"PYTHONHASHSEED": "0"},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{case}/{variant} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    seconds = result["seconds"]
+    return result | {"median_s": statistics.median(seconds), "min_s": min(seconds), "max_s": max(seconds)}
+
+
+def overhead(data: Path, repeat: int) -> list[dict]:
+    rows = []
+    for case, (ours_label, bare_label) in STAGES.items():
+        variants = ["ours", "bare"] + (["bare_same_guarantees"] if case == "lake_write" else [])
+        measured = {v: run_case(case, v, data, repeat) for v in variants}
+        for baseline in variants[1:]:
+            ours, bare = measured["ours"], measured[baseline]
+            label = bare_label + (" + the lake's hash and fsync" if baseline == "bare_same_guarantees" else "")
+            rows.append(
+                {
+                    "stage": case,
+                    "ours": ours_label,
+                    "bare": label,
+                    "ours_s": ours["median_s"],
+                    "ours_spread": [ours["min_s"], ours["max_s"]],
+                    "bare_s": bare["median_s"],
+                    "bare_spread": [bare["min_s"], bare["max_s"]],
+                    "ratio": ours["median_s"] / bare["median_s"],
+                    "ours_rss_mib": ours["peak_rss_mib"],
+                    "bare_rss_mib": bare["peak_rss_mib"],
+                }
+            )
+            print_row(rows[-1])
+    return rows
+
+
+def print_row(row: dict) -> None:
+    flag = "" if row["ratio"] <= TARGET_RATIO else "  (above 1.10x)"
+    print(
+        f"  {row['stage']:<11} {row['ours_s']:8.3f} s vs {row['bare_s']:8.3f} s  {row['ratio']:5.2f}x"
+        f"  RSS {row['ours_rss_mib']:6.0f} / {row['bare_rss_mib']:6.0f} MiB  [{row['bare']}]{flag}",
+        flush=True,
+    )
+
+
+def scaling(folder: Path, sizes: list[int]) -> dict:
+    """Fraud validation and training at each size: median of one run each (they are long), peak RSS, and the
+    exponent b of time ~ rows^b fitted over the sizes."""
+    points = []
+    for rows in sizes:
+        data = fraud_days(folder / f"scale-{rows}", rows)
+        point = {"rows": rows}
+        for case in ("validation", "training"):
+            result = run_case(case, "ours", data, 1)
+            point[case] = {"seconds": result["median_s"], "peak_rss_mib": result["peak_rss_mib"]}
+        points.append(point)
+        print(
+            f"  {rows:>9,} rows: validation {point['validation']['seconds']:7.1f} s "
+            f"({point['validation']['peak_rss_mib']:,.0f} MiB), training {point['training']['seconds']:7.1f} s "
+            f"({point['training']['peak_rss_mib']:,.0f} MiB)",
+            flush=True,
+        )
+    exponents = {}
+    for case in ("validation", "training"):
+        x = np.log([p["rows"] for p in points])
+        y = np.log([p[case]["seconds"] for p in points])
+        exponents[case] = float(np.polyfit(x, y, 1)[0]) if len(points) > 1 else math.nan
+    return {"points": points, "growth_exponent": exponents}
+
+
+def incremental(articles: int) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(HERE / "refresh.py"), "--articles", str(articles)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    for share in ("0%", "1%", "10%"):
+        r = result[share]
+        print(
+            f"  {share:>3} changed: {r['seconds']:6.2f} s, {r['embedded']:>5} embedded "
+            f"({r['share_of_full']:.1%} of a full rebuild of {result['chunks']:,} chunks: "
+            f"{result['full']['seconds']:.1f} s); bare encode of the same chunks {r['bare_encode_seconds']:.2f} s",
+            flush=True,
+        )
+    return result
+
+
+def airflow_idle(seconds: int = 60) -> dict:
+    """`airflow standalone` as `make airflow` starts it, on a scratch home: RSS of all its processes after
+    `seconds` idle, with Airflow's default parallelism (32) and with the Makefile's (the core count)."""
+    import psutil
+
+    results = {}
+    for parallelism in (32, os.cpu_count() or 2):
+        with tempfile.TemporaryDirectory() as home:
+            env = os.environ | {
+                "AIRFLOW_HOME": home,
+                "AIRFLOW__CORE__PARALLELISM": str(parallelism),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+                "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__API__PORT": str(_free_port()),
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
+            }
+            binary = str(Path(sys.executable).parent / "airflow")
+            subprocess.run([binary, "db", "migrate"], env=env, check=True, capture_output=True)
+            process = subprocess.Popen(
+                [binary, "standalone"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            time.sleep(seconds)
+            members = [p for p in psutil.process_iter(["pid"]) if _home_of(p) == home]
+            rss = sum(_rss(p) for p in members) / 2**20
+            os.killpg(process.pid, 15)
+            process.wait(timeout=60)
+            for p in members:
+                with contextlib.suppress(psutil.Error):
+                    p.kill()
+        results[str(parallelism)] = {"processes": len(members), "rss_mib": rss}
+        print(f"  parallelism {parallelism:>2}: {len(members)} processes, {rss:,.0f} MiB idle", flush=True)
+    return results
+
+
+def _home_of(process) -> str | None:
+    try:
+        return process.environ().get("AIRFLOW_HOME")
+    except Exception:
+        return None
+
+
+def _rss(process) -> int:
+    try:
+        return process.memory_info().rss
+    except Exception:
+        return 0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def view_pages(days: int) -> dict:
+    done = subprocess.run(
+        [sys.executable, str(HERE / "bench_view.py"), "--days", str(days)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    for page, figures in result["pages"].items():
+        print(f"  {page:<36} first {figures['first_ms']:6.0f} ms, later {figures['median_ms']:6.0f} ms", flush=True)
+    return result
+
+
+def machine() -> dict:
+    import psutil
+
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "libraries": versions,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    parser.add_argument("--out", type=Path, default=REPO / ".local" / "bench")
+    parser.add_argument("--docs", type=Path, default=None, help="write the Markdown page here too")
+    args = parser.parse_args()
+    size = SIZES[args.size]
+    started = time.perf_counter()
+    report = {
+        "size": args.size,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "command": f"python benchmarks/run.py --size {args.size}",
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch)
+        print(f"overhead over the same work done bare ({size['rows']:,} fraud rows a day, {size['repeat']} runs):")
+        report["overhead"] = overhead(fraud_days(folder / "overhead", size["rows"]), size["repeat"])
+        print("scaling (fraud validation and training):")
+        report["scaling"] = scaling(folder, size["scaling"])
+    print(f"incremental index refresh ({size['articles']:,} articles):")
+    report["incremental"] = incremental(size["articles"])
+    print("ML Ops view with a year of daily records:")
+    report["view"] = view_pages(365 if args.size == "full" else 60)
+    if args.size == "full":  # two `airflow standalone` starts: minutes, and nothing a small run would check
+        print("embedded Airflow at idle:")
+        report["airflow_idle"] = airflow_idle(60)
+    report["elapsed_s"] = time.perf_counter() - started
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / f"bench-{args.size}.json").write_text(json.dumps(report, indent=2))
+    from report_page import page
+
+    markdown = page(report)
+    (args.out / f"bench-{args.size}.md").write_text(markdown)
+    if args.docs:
+        args.docs.write_text(markdown)
+    print(f"\nwritten to {args.out}/bench-{args.size}.json and .md ({report['elapsed_s'] / 60:.1f} min)")
+
+
+if __name__ == "__main__":
+    main()
