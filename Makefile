@@ -66,7 +66,8 @@ test: install browser  ## the whole suite: lint, import contracts, unit, DAG, in
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/python scripts/test_lanes.py  # integration modules in two balanced lanes, the fast tests beside them
+	$(BIN)/python -m pytest -n 2 tests/unit tests/dags  # fast tests on both cores (pytest-xdist)
+	$(BIN)/python scripts/test_lanes.py  # integration modules in two balanced lanes, one per core
 	$(BIN)/python scripts/reliability_doc.py
 
 lint: install  ## ruff check and the package's import contracts (layers, no cycles, no Airflow)

@@ -42,11 +42,16 @@ def _frames(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     return tuple(pd.read_parquet(data / f"fraud-{i}.parquet") for i in range(3))
 
 
+def _day(data: Path) -> pd.DataFrame:
+    """The evaluation day alone: cases that need one partition load one (their peak RSS is theirs)."""
+    return pd.read_parquet(data / "fraud-2.parquet")
+
+
 # -- lake --------------------------------------------------------------------------------------------------
 def lake_write(variant: str, data: Path) -> Case:
     from ml_platform.lake import Lake, content_hash
 
-    frame = _frames(data)[2]
+    frame = _day(data)
     root = Path(tempfile.mkdtemp(dir=data))
     days = iter(DAY - timedelta(days=i) for i in range(10_000))  # a new date each time: a rewrite is a no-op
     if variant == "ours":
@@ -75,7 +80,7 @@ def lake_write(variant: str, data: Path) -> Case:
 def lake_read(variant: str, data: Path) -> Case:
     from ml_platform.lake import Lake
 
-    frame = _frames(data)[2]
+    frame = _day(data)
     root = Path(tempfile.mkdtemp(dir=data))
     if variant == "ours":
         lake = Lake.at(str(root / "lake"))
@@ -90,7 +95,7 @@ def validation(variant: str, data: Path) -> Case:
     from ml_platform import validation as ours
     from ml_platform.config.datasets import load_schema
 
-    frame, schema = _frames(data)[2], load_schema("fraud")
+    frame, schema = _day(data), load_schema("fraud")
     if variant == "ours":
         return lambda: ours.validate_partition(frame, schema, DAY)
     import great_expectations as gx

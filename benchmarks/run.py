@@ -33,8 +33,8 @@ HERE = Path(__file__).resolve().parent
 DAY = date(2026, 11, 20)
 TARGET_RATIO = 1.10
 SIZES = {  # rows per fraud day for the overhead cases; rows for scaling; KB articles; repetitions
-    "small": {"rows": 10_000, "scaling": [10_000, 40_000], "articles": 200, "repeat": 2},
-    "full": {"rows": 100_000, "scaling": [100_000, 1_000_000, 5_000_000], "articles": 5_000, "repeat": 5},
+    "small": {"rows": 5_000, "scaling": [5_000, 10_000], "articles": 60, "repeat": 2},
+    "full": {"rows": 100_000, "scaling": [100_000, 1_000_000, 5_000_000], "articles": 5_000, "repeat": 3},
 }
 STAGES = {  # case: (what ours does, what the bare baseline does)
     "lake_write": ("Lake.write", "pyarrow write_table"),
@@ -284,7 +284,7 @@ def main() -> None:
     print(f"incremental index refresh ({size['articles']:,} articles):")
     report["incremental"] = incremental(size["articles"])
     print("ML Ops view with a year of daily records:")
-    report["view"] = view_pages(365 if args.size == "full" else 60)
+    report["view"] = view_pages(365 if args.size == "full" else 30)
     if args.size == "full":  # two `airflow standalone` starts: minutes, and nothing a small run would check
         print("embedded Airflow at idle:")
         report["airflow_idle"] = airflow_idle(60)

@@ -1,9 +1,9 @@
-"""Run the tests on both cores: two pytest processes, each running its lane of integration modules in turn,
-and beside them a third with the fast unit and DAG tests.
+"""Run the integration tests on both cores: two pytest processes, each running its lane of modules in turn.
 
 Much of an integration module's time is waiting (a scheduler's loop, a worker's heartbeat, a subprocess), so
-two lanes overlap well on two cores, and the fast tests fill the time the lanes spend waiting (run before the
-lanes, on both cores, they added two minutes to the wall time; beside them, well under one). pytest-xdist cannot pin modules to lanes here: `--dist loadfile` sends
+two lanes overlap well on two cores. (The fast unit tests run before, on both cores: run as a third process
+beside the lanes they made everything slower, 16 minutes for what takes 2 alone; the machine has no idle
+core to give them.) pytest-xdist cannot pin modules to lanes here: `--dist loadfile` sends
 the modules with the most tests first (so the one-test, nine-minute distributed run starts last and runs
 alone), and `--dist loadgroup`'s marks do not reach pytest 9's node ids. The lanes are balanced by the seconds
 each module took in a clean CI run (2026-12-01, in brackets, about); a module in no lane is refused, so a new one
@@ -19,10 +19,7 @@ import sys
 import threading
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-FOLDER = ROOT / "tests" / "integration"
-# No scheduler: the third lane, with `make bench` at its small size (so the harness cannot rot).
-FAST = [ROOT / "tests" / "unit", ROOT / "tests" / "dags", ROOT / "tests" / "bench"]
+FOLDER = Path(__file__).resolve().parents[1] / "tests" / "integration"
 LANES = {
     "a": [
         "test_distributed.py",  # [322]
@@ -30,6 +27,7 @@ LANES = {
         "test_bad_input_matrix.py",  # [78]
         "test_llm_dags.py",  # [203]
         "test_alerts_on_failure.py",  # [25]
+        "test_bench_small.py",  # [60: make bench at its small size, so the harness cannot rot]
     ],
     "b": [
         "test_training_dags.py",  # [290, +35 for the browser test of the ML Ops view]
@@ -56,7 +54,7 @@ def main(options: list[str]) -> int:
     if missing := unplaced():
         print(f"integration modules in no lane of {__file__}: {', '.join(missing)}", file=sys.stderr)
         return 2
-    paths = {lane: [FOLDER / name for name in modules] for lane, modules in LANES.items()} | {"fast": FAST}
+    paths = {lane: [FOLDER / name for name in modules] for lane, modules in LANES.items()}
     processes = {
         lane: subprocess.Popen(
             [sys.executable, "-m", "pytest", *options, *map(str, targets)],
