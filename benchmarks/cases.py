@@ -203,9 +203,13 @@ def main() -> None:
     parser.add_argument("variant", choices=["ours", "bare", "bare_same_guarantees"])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--warmup", action="store_true", help="warm up before a single run too")
     args = parser.parse_args()
     run = CASES[args.case](args.variant, args.data)
-    run()  # warm-up: imports, first-call caches (not counted)
+    # A warm-up run (imports, first-call caches; not counted), except for a single run, which goes in cold
+    # (a long case: minutes, imports are noise) unless --warmup asks for one.
+    if args.repeat > 1 or args.warmup:
+        run()
     after_setup = rss_mib()
     seconds = []
     for _ in range(args.repeat):

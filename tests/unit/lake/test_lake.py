@@ -47,6 +47,15 @@ def test_same_input_gives_same_hash_and_idempotent_rewrite(lake: Lake) -> None:
     assert lake.dates("fraud") == [date(2026, 11, 1)]
 
 
+def test_a_frame_with_another_index_is_the_same_partition(lake: Lake) -> None:
+    """The index is neither hashed nor stored: a filtered or shuffled-index frame lands as its plain rows."""
+    plain = frame(6)
+    indexed = plain.set_axis([10, 3, 7, 1, 99, 5])
+    first = lake.write("fraud", "2026-11-01", indexed)
+    assert first.content_hash == content_hash(plain) and lake.write("fraud", "2026-11-01", plain) == first
+    pd.testing.assert_frame_equal(lake.read("fraud", "2026-11-01"), plain)
+
+
 def test_dates_filter_by_range_and_dataset(lake: Lake) -> None:
     for day in range(1, 6):
         lake.write("churn", date(2026, 11, day), frame(1))
