@@ -217,6 +217,9 @@ def test_the_ml_ops_view_shows_the_runs_and_rolls_back_in_a_browser(history, run
     base = f"http://127.0.0.1:{history.env['AIRFLOW__API__PORT']}"
     reason = "forced so that the view can roll it back"
     conf = json.dumps({"force_promote": True, "force_reason": reason, "hyperparameters": {"max_depth": 3}})
+    # Paused first: the drift test unpaused it, and the running scheduler would also pick up the tasks of the
+    # run `dags test` creates (TaskAlreadyRunningError).
+    running_airflow.cli("dags", "pause", "churn_training")
     history.cli("dags", "test", "churn_training", (DAY + timedelta(days=3)).isoformat(), "-c", conf)
     before = aliases(history, "churn-xgboost")
     assert {"champion", "previous"} <= set(before)

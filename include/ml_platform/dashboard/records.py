@@ -37,7 +37,6 @@ class ModelView:
     pipeline: str  # the folder of its training and decision records
     kind: Literal["tabular", "assistant"]
     primary_metric: str
-    primary_direction: str
     key_metrics: tuple[str, ...]  # shown side by side for champion, challenger and previous
     # How its MLflow run names them: tabular runs log `test_<metric>` (the held-out day), the assistant's
     # `challenger_<rate>` (its own evaluation); a name without the prefix (auc_vs_best) is taken as it is.
@@ -59,7 +58,6 @@ def model_views() -> list[ModelView]:
                 pipeline=config.pipeline,
                 kind="tabular",
                 primary_metric=policy.primary_metric,
-                primary_direction=policy.primary_direction,
                 key_metrics=tuple(dict.fromkeys(metrics)),
                 run_metric_prefix="test_",
                 drift_record=names.drift_record(name),
@@ -75,7 +73,6 @@ def model_views() -> list[ModelView]:
             pipeline=assistant.pipeline,
             kind="assistant",
             primary_metric=policy.primary_metric,
-            primary_direction=policy.primary_direction,
             key_metrics=(*ASSISTANT_TRENDS, "served_wrong_answer_rate", "served_false_abstention_rate"),
             run_metric_prefix="challenger_",
             drift_record=names.ASSISTANT_MONITORING,
@@ -300,7 +297,7 @@ def live_index(reports: Reports) -> dict[str, Any]:
 
 
 # -- reports -----------------------------------------------------------------------------------------------------
-REPORT_KINDS = {  # (pipeline pattern, file pattern) -> the kind of report people look for
+REPORT_KINDS = {  # the kind of report people look for -> the file names that are one
     "validation": re.compile(r"validation\.html$"),
     "drift": re.compile(r"[^/]+_drift\.html$"),
     "evaluation": re.compile(r"(evaluation|answers)\.json$"),
