@@ -118,30 +118,20 @@ def training(variant: str, data: Path) -> Case:
     from ml_platform.config.datasets import load_schema
     from ml_platform.config.tabular import load_model_config
     from ml_platform.tabular.features import encode
-    from ml_platform.tabular.training import TrainingData, scale_pos_weight, train_and_evaluate
+    from ml_platform.tabular.training import TrainingData, classifier, train_and_evaluate
 
     train, valid, test = _frames(data)
     config, schema = load_model_config("fraud"), load_schema("fraud")
     if variant == "ours":
         training_data = TrainingData(train, valid, test, [DAY - timedelta(days=2)], DAY - timedelta(days=1), DAY)
         return lambda: train_and_evaluate(training_data, config, schema)
-    import xgboost as xgb
     from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
     x_train, x_valid, x_test = (encode(f, schema, config) for f in (train, valid, test))
     y_train, y_valid, y_test = (schema.label_binary(f).to_numpy() for f in (train, valid, test))
 
     def bare() -> None:  # same model, evaluation set and early stopping; predictions; a threshold; metrics
-        model = xgb.XGBClassifier(
-            **config.model.hyperparameters,
-            tree_method="hist",
-            objective="binary:logistic",
-            eval_metric="logloss",
-            early_stopping_rounds=config.model.early_stopping_rounds,
-            scale_pos_weight=scale_pos_weight(y_train, config.model.imbalance),
-            random_state=config.model.seed,
-            n_jobs=2,
-        )
+        model = classifier(config, y_train)
         model.fit(x_train, y_train, eval_set=[(x_valid, y_valid)], verbose=False)
         p_valid, p_test = model.predict_proba(x_valid)[:, 1], model.predict_proba(x_test)[:, 1]
         precision, recall, thresholds = precision_recall_curve(y_valid, p_valid)

@@ -16,14 +16,12 @@ import contextlib
 import json
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -44,19 +42,8 @@ STAGES = {  # case: (what ours does, what the bare baseline does)
     "drift": ("tabular_drift", "Evidently, same preset and frames"),
 }
 SECTIONS = ("overhead", "scaling", "incremental", "view", "airflow_idle")
-LIBRARIES = (
-    "pandas",
-    "pyarrow",
-    "xgboost",
-    "great_expectations",
-    "evidently",
-    "torch",
-    "transformers",
-    "sentence-transformers",
-    "lancedb",
-    "apache-airflow",
-    "mlflow",
-)
+# Shape the figures beyond what a registered version records (ml_platform.provenance.LIBRARIES).
+BENCH_LIBRARIES = ("sentence-transformers", "lancedb", "apache-airflow")
 
 
 def fraud_days(folder: Path, rows: int) -> Path:
@@ -72,10 +59,10 @@ def fraud_days(folder: Path, rows: int) -> Path:
     return folder
 
 
-def run_case(case: str, variant: str, data: Path, repeat: int, warmup: bool = True) -> dict:
-    command = [sys.executable, str(HERE / "cases.py"), case, variant, "--data", str(data), "--repeat", str(repeat)]
+def child_json(script: str, *args: str) -> dict:
+    """Run one of the benchmark scripts in its own process; its last line of output is its JSON result."""
     done = subprocess.run(
-        [*command, *(["--warmup"] if warmup else [])],
+        [sys.executable, str(HERE / script), *args],
         capture_output=True,
         text=True,
         check=False,
@@ -83,8 +70,13 @@ def run_case(case: str, variant: str, data: Path, repeat: int, warmup: bool = Tr
         env=os.environ | {"PYTHONHASHSEED": "0"},
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{case}/{variant} failed:\n{done.stderr[-3000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+        raise RuntimeError(f"{script} {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_case(case: str, variant: str, data: Path, repeat: int, warmup: bool = True) -> dict:
+    options = ["--data", str(data), "--repeat", str(repeat), *(["--warmup"] if warmup else [])]
+    result = child_json("cases.py", case, variant, *options)
     seconds = result["seconds"]
     return result | {"median_s": statistics.median(seconds), "min_s": min(seconds), "max_s": max(seconds)}
 
@@ -151,14 +143,7 @@ def scaling(folder: Path, sizes: list[int]) -> dict:
 
 
 def incremental(articles: int) -> dict:
-    done = subprocess.run(
-        [sys.executable, str(HERE / "refresh.py"), "--articles", str(articles)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO,
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = child_json("refresh.py", "--articles", str(articles))
     for share in ("0%", "1%", "10%"):
         r = result[share]
         print(
@@ -234,14 +219,7 @@ def _free_port() -> int:
 
 
 def view_pages(days: int) -> dict:
-    done = subprocess.run(
-        [sys.executable, str(HERE / "bench_view.py"), "--days", str(days)],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO,
-    )
-    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result = child_json("bench_view.py", "--days", str(days))
     for page, figures in result["pages"].items():
         print(f"  {page:<36} first {figures['first_ms']:6.0f} ms, later {figures['median_ms']:6.0f} ms", flush=True)
     return result
@@ -250,18 +228,11 @@ def view_pages(days: int) -> dict:
 def machine() -> dict:
     import psutil
 
-    versions = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return {
-        "cores": os.cpu_count(),
+    from ml_platform import provenance
+
+    return provenance.machine() | {
         "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "libraries": versions,
+        "libraries": provenance.library_versions((*provenance.LIBRARIES, *BENCH_LIBRARIES)),
     }
 
 

@@ -12,6 +12,7 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Iterable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -64,9 +65,9 @@ def code_version(root: Path) -> dict[str, Any]:
     return {"commit": commit or "unknown", "dirty": bool(status) if status is not None else None}
 
 
-def library_versions() -> dict[str, str]:
+def library_versions(names: Iterable[str] = LIBRARIES) -> dict[str, str]:
     found = {}
-    for name in LIBRARIES:
+    for name in names:
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

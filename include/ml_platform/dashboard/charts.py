@@ -67,6 +67,15 @@ def _drift_panel(ax, points: list[dict[str, Any]], label: str) -> None:
     ax.legend(loc="upper left", fontsize=7)
 
 
+def _with_drift(fig, bottom, points: list[dict[str, Any]], label: str) -> str:
+    """A trend chart's lower panel (drift against its threshold) and shared date axis, then the SVG."""
+    _drift_panel(bottom, points, label)
+    _frame_dates(bottom, points)
+    if not points:
+        bottom.set_xticks([])
+    return _svg(fig)
+
+
 def tabular_trend_svg(trend: dict[str, Any]) -> str:
     """Primary metric per training date against the best AUC the demo generator allows, then drift share."""
     points, metric = trend["points"], trend["primary_metric"]
@@ -83,11 +92,7 @@ def tabular_trend_svg(trend: dict[str, Any]) -> str:
     else:
         _empty(top, "no training recorded yet")
     top.set_title(f"{trend['model']}: {metric} per training date", loc="left", fontsize=10)
-    _drift_panel(bottom, points, "share of features drifted")
-    _frame_dates(bottom, points)
-    if not points:
-        bottom.set_xticks([])
-    return _svg(fig)
+    return _with_drift(fig, bottom, points, "share of features drifted")
 
 
 def assistant_trend_svg(trend: dict[str, Any]) -> str:
@@ -120,11 +125,7 @@ def assistant_trend_svg(trend: dict[str, Any]) -> str:
     else:
         _empty(top, "no evaluation recorded yet")
     top.set_title(f"{trend['model']}: challenger's rates per evaluation date", loc="left", fontsize=10)
-    _drift_panel(bottom, points, "question embedding drift")
-    _frame_dates(bottom, points)
-    if not points:
-        bottom.set_xticks([])
-    return _svg(fig)
+    return _with_drift(fig, bottom, points, "question embedding drift")
 
 
 def index_svg(index: dict[str, Any]) -> str:

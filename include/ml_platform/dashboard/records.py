@@ -112,16 +112,15 @@ def dated_records(reports: Reports, pipeline: str, name: str) -> list[tuple[date
 _ATTEMPTS: dict[tuple[str, str], dict[str, Any]] = {}
 
 
-def _attempt(reports: Reports, key: str) -> dict[str, Any]:
-    cache_key = (reports.store.url(""), key)
-    if cache_key not in _ATTEMPTS:
-        _ATTEMPTS[cache_key] = json.loads(reports.store.get(key)) | {"record_key": key}
-    return _ATTEMPTS[cache_key]
-
-
 def _attempts(reports: Reports, pipeline: str, record_name: str) -> list[dict[str, Any]]:
     pattern = re.compile(rf"history/{re.escape(record_name)}/[^/]+\.json$")
-    return [_attempt(reports, key) for _, key in dated_keys(reports, pipeline, pattern)]
+    location = reports.store.url("")  # a path resolve on local disk: once per listing, not per attempt
+    found = []
+    for _, key in dated_keys(reports, pipeline, pattern):
+        if (location, key) not in _ATTEMPTS:
+            _ATTEMPTS[(location, key)] = json.loads(reports.store.get(key)) | {"record_key": key}
+        found.append(_ATTEMPTS[(location, key)])
+    return found
 
 
 # -- decisions -------------------------------------------------------------------------------------------------

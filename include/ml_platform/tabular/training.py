@@ -106,13 +106,11 @@ class TrainingResult:
         return sha256_bytes(bytes(self.model.get_booster().save_raw(raw_format="ubj")))
 
 
-def train_and_evaluate(data: TrainingData, config: ModelConfig, schema: DatasetSchema | None = None) -> TrainingResult:
+def classifier(config: ModelConfig, y_train: np.ndarray):
+    """The model a config trains, before fitting: deterministic settings, early stopping on the validation day."""
     import xgboost as xgb
 
-    schema = schema or load_schema(config.dataset)
-    x_train, x_valid, x_test = (encode(f, schema, config) for f in (data.train, data.valid, data.test))
-    y_train, y_valid, y_test = (schema.label_binary(f).to_numpy() for f in (data.train, data.valid, data.test))
-    model = xgb.XGBClassifier(
+    return xgb.XGBClassifier(
         **config.model.hyperparameters,
         tree_method="hist",
         objective="binary:logistic",
@@ -122,6 +120,13 @@ def train_and_evaluate(data: TrainingData, config: ModelConfig, schema: DatasetS
         random_state=config.model.seed,
         n_jobs=2,
     )
+
+
+def train_and_evaluate(data: TrainingData, config: ModelConfig, schema: DatasetSchema | None = None) -> TrainingResult:
+    schema = schema or load_schema(config.dataset)
+    x_train, x_valid, x_test = (encode(f, schema, config) for f in (data.train, data.valid, data.test))
+    y_train, y_valid, y_test = (schema.label_binary(f).to_numpy() for f in (data.train, data.valid, data.test))
+    model = classifier(config, y_train)
     model.fit(x_train, y_train, eval_set=[(x_valid, y_valid)], verbose=False)
     log.info(
         "%s: trained on %d rows (%d days), early-stopped at tree %d of %d on %s",
