@@ -30,9 +30,23 @@ REPO = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 DAY = date(2026, 11, 20)
 TARGET_RATIO = 1.10
-SIZES = {  # rows per fraud day for the overhead cases; rows for scaling; KB articles; repetitions
-    "small": {"rows": 5_000, "scaling": [5_000, 10_000], "articles": 60, "repeat": 2},
-    "full": {"rows": 100_000, "scaling": [100_000, 1_000_000, 5_000_000], "articles": 5_000, "repeat": 3},
+SIZES = {  # rows per fraud day for the overhead cases; rows for scaling; KB articles; repetitions; LLM work
+    "small": {
+        "rows": 5_000,
+        "scaling": [5_000, 10_000],
+        "articles": 60,
+        "repeat": 2,
+        "finetune_steps": 2,
+        "questions": 4,
+    },
+    "full": {
+        "rows": 100_000,
+        "scaling": [100_000, 1_000_000, 5_000_000],
+        "articles": 5_000,
+        "repeat": 3,
+        "finetune_steps": 8,
+        "questions": 24,
+    },
 }
 STAGES = {  # case: (what ours does, what the bare baseline does)
     "lake_write": ("Lake.write", "pyarrow write_table"),
@@ -41,7 +55,7 @@ STAGES = {  # case: (what ours does, what the bare baseline does)
     "training": ("train_and_evaluate", "XGBoost fit + eval set, predictions, F1 threshold"),
     "drift": ("tabular_drift", "Evidently, same preset and frames"),
 }
-SECTIONS = ("overhead", "scaling", "incremental", "view", "airflow_idle")
+SECTIONS = ("overhead", "scaling", "incremental", "llm", "view", "airflow_cost", "airflow_idle")
 # Shape the figures beyond what a registered version records (ml_platform.provenance.LIBRARIES).
 BENCH_LIBRARIES = ("sentence-transformers", "lancedb", "apache-airflow")
 
@@ -124,8 +138,8 @@ def scaling(folder: Path, sizes: list[int]) -> dict:
         data = fraud_days(folder / f"scale-{rows}", rows)
         point = {"rows": rows}
         for case in ("validation", "training"):
-            # Up to 1M rows: a warm-up, then one measured run. Larger: one cold run (minutes; imports are noise).
-            result = run_case(case, "ours", data, 1, warmup=rows <= 1_000_000)
+            # Up to 100k rows: a warm-up, then one measured run. Larger: one cold run (minutes; imports are noise).
+            result = run_case(case, "ours", data, 1, warmup=rows <= 100_000)
             point[case] = {"seconds": result["median_s"], "peak_rss_mib": result["peak_rss_mib"]}
         points.append(point)
         print(
@@ -152,6 +166,52 @@ def incremental(articles: int) -> dict:
             f"{result['full']['seconds']:.1f} s); bare encode of the same chunks {r['bare_encode_seconds']:.2f} s",
             flush=True,
         )
+    return result
+
+
+def llm(folder: Path, steps: int, questions: int) -> dict:
+    """Fine-tuning against a bare PEFT loop, and the guarded RAG path against bare generate (benchmarks/bench_llm.py),
+    each variant in its own process on the same prepared world."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = ["--data", str(folder)]
+    world = child_json("bench_llm.py", "prepare", *data, "--questions", str(questions))
+    finetune = {v: child_json("bench_llm.py", "finetune", v, *data, "--steps", str(steps)) for v in ("ours", "bare")}
+    ours, bare = finetune["ours"], finetune["bare"]
+    print(
+        f"  fine-tune, {steps} steps of {ours['tokens'] // steps} tokens: {ours['tokens_per_s']:.0f} vs "
+        f"{bare['tokens_per_s']:.0f} tokens/s ({bare['tokens_per_s'] / ours['tokens_per_s']:.2f}x the time); "
+        f"peak RSS {ours['peak_rss_mib']:,.0f} / {bare['peak_rss_mib']:,.0f} MiB",
+        flush=True,
+    )
+    from bench_llm import summarise_answers
+
+    answers = summarise_answers(*(child_json("bench_llm.py", "answer", v, *data) for v in ("ours", "bare")))
+    a, b = answers["ours"], answers["bare"]
+    print(
+        f"  answers ({answers['generated']} of {answers['questions']} questions generated): p50 {a['p50_s']:.2f} "
+        f"vs {b['p50_s']:.2f} s, p95 {a['p95_s']:.2f} vs {b['p95_s']:.2f} s, {a['tokens_per_s']:.1f} vs "
+        f"{b['tokens_per_s']:.1f} tokens/s; peak RSS {a['peak_rss_mib']:,.0f} / {b['peak_rss_mib']:,.0f} MiB",
+        flush=True,
+    )
+    return {"world": world, "finetune": finetune, "answers": answers}
+
+
+def airflow_cost() -> dict:
+    """ingest_daily under the scheduler, `dags test`, `tasks test` and called directly (airflow_cost.py)."""
+    result = child_json("airflow_cost.py")
+    calls, scheduled = result["direct"]["calls_s"], result["scheduler"]["tasks"]
+    for task, call in calls.items():
+        print(
+            f"  {task:<15} direct {call:5.1f} s, tasks test {result['tasks_test_s'][task]:5.1f} s, "
+            f"under the scheduler {scheduled[task]['duration_s']:5.1f} s "
+            f"(+{scheduled[task]['queued_to_start_s']:.1f} s queued)",
+            flush=True,
+        )
+    print(
+        f"  the DAG: direct process {result['direct']['process_s']:.1f} s, dags test {result['dags_test_s']:.1f} s, "
+        f"scheduled run {result['scheduler']['run_s']:.1f} s",
+        flush=True,
+    )
     return result
 
 
@@ -266,9 +326,16 @@ def main() -> None:
     if "incremental" in args.sections:
         print(f"incremental index refresh ({size['articles']:,} articles):")
         report["incremental"] = incremental(size["articles"])
+    if "llm" in args.sections:
+        print(f"LLM ({size['finetune_steps']} fine-tuning steps, {size['questions']} questions):")
+        with tempfile.TemporaryDirectory() as scratch:
+            report["llm"] = llm(Path(scratch), size["finetune_steps"], size["questions"])
     if "view" in args.sections:
         print("ML Ops view with a year of daily records:")
         report["view"] = view_pages(365 if args.size == "full" else 30)
+    if "airflow_cost" in args.sections and args.size == "full":  # a standalone start and a DAG run four ways
+        print("Airflow's own cost per task (ingest_daily):")
+        report["airflow_cost"] = airflow_cost()
     if "airflow_idle" in args.sections and args.size == "full":  # two standalone starts: minutes
         print("embedded Airflow at idle:")
         report["airflow_idle"] = airflow_idle(60)

@@ -33,5 +33,9 @@ def test_the_small_benchmark_runs_every_section_and_writes_its_page(tmp_path: Pa
         "drift",
     }
     assert len(report["scaling"]["points"]) == 2 and {"0%", "1%", "10%"} <= set(report["incremental"])
+    finetune, answers = report["llm"]["finetune"], report["llm"]["answers"]
+    assert finetune["ours"]["tokens"] == finetune["bare"]["tokens"] > 0, "the two loops trained on other batches"
+    assert answers["questions"] > 0
     page = (tmp_path / "bench-small.md").read_text()
-    assert "## Overhead over the same work done bare" in page and "## Incremental index refresh" in page
+    for section in ("Overhead over the same work done bare", "Incremental index refresh", "LLM: fine-tuning"):
+        assert f"## {section}" in page

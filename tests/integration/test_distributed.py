@@ -44,7 +44,7 @@ def test_the_chain_and_a_backfill_run_on_two_celery_workers_and_survive_a_killed
 def _run_harness(workdir: Path, name: str) -> subprocess.CompletedProcess:
     arguments = {
         "--date": "2026-09-10",
-        "--backfill-days": "2",
+        "--backfill-days": "1",
         "--workdir": str(workdir),
         "--name": name,
         "--redis-db": "11",

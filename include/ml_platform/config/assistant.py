@@ -50,6 +50,9 @@ class Lora(StrictModel):
 class Finetune(StrictModel):
     steps: int = Field(ge=1)
     batch_size: int = Field(ge=1)
+    # Rows per forward/backward pass; the batch's gradient is accumulated over them. Same gradient, a fraction
+    # of the activations in memory.
+    micro_batch_size: int = Field(ge=1)
     max_length: int = Field(ge=16)
     learning_rate: float = Field(gt=0)
     warmup_steps: int = Field(ge=0)

@@ -117,6 +117,29 @@ def _batch(encoded: list[tuple[list[int], list[int]]], order: np.ndarray, step: 
     return ids, labels, mask
 
 
+def _backward(model, batch, micro: int, device) -> float:
+    """Gradients of the batch's loss, accumulated over passes of `micro` rows; returns the batch's loss.
+
+    The model's loss is a mean over target tokens, so each pass is weighted by its share of the batch's
+    targets: the sum is the whole batch's mean (and gradient), while only `micro` rows of activations (and of
+    logits over the whole vocabulary, the largest part) are held at once. Padding past a pass's longest row is
+    cut (right-padded, causal: the other positions do not see it)."""
+    ids, labels, mask = batch
+    targets = (labels[:, 1:] != -100).sum(dim=1)  # the model shifts labels by one
+    total, loss = int(targets.sum()), 0.0
+    for start in range(0, len(ids), micro):
+        rows = slice(start, start + micro)
+        if not int(targets[rows].sum()):
+            continue  # nothing to learn in these rows (their mean loss would be 0/0)
+        width = int(mask[rows].sum(dim=1).max())
+        part_ids, part_labels, part_mask = (t[rows, :width].to(device) for t in batch)
+        part = model(input_ids=part_ids, attention_mask=part_mask, labels=part_labels).loss
+        weighted = part * (int(targets[rows].sum()) / total)
+        weighted.backward()
+        loss += weighted.item()
+    return loss
+
+
 def _lr_at(step: int, config: Finetune) -> float:
     if step < config.warmup_steps:
         return config.learning_rate * (step + 1) / config.warmup_steps
@@ -174,30 +197,28 @@ def finetune(
     for step in range(start, config.steps):
         torch.manual_seed(config.seed + step)  # dropout masks identical whether resumed or not
         batch = _batch(encoded, order, step, config.batch_size, tokenizer.pad_token_id)
-        ids, labels, mask = (t.to(device) for t in batch)
         for group in optimizer.param_groups:
             group["lr"] = _lr_at(step, config)
-        loss = peft_model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
+        loss = _backward(peft_model, batch, config.micro_batch_size, device)
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        tokens += int(mask.sum())
-        result.losses.append(round(loss.item(), 5))
+        tokens += int(batch[2].sum())
+        result.losses.append(round(loss, 5))
         result.history.append(result.losses[-1])
         elapsed = time.perf_counter() - started
         log.info(
             "step %d/%d  loss %.4f  lr %.2e  %.0f tokens/s  %.0fs",
             step + 1,
             config.steps,
-            loss.item(),
+            loss,
             _lr_at(step, config),
             tokens / elapsed,
             elapsed,
         )
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             peft_model.save_pretrained(adapter_dir)
-            state = {"step": step + 1, "loss": loss.item(), "losses": result.history}
+            state = {"step": step + 1, "loss": loss, "losses": result.history}
             checkpoints.save(step + 1, adapter_dir, optimizer.state_dict(), state)
             log.info("checkpoint saved at step %d (%s)", step + 1, checkpoints.prefix)
     result.seconds = time.perf_counter() - started

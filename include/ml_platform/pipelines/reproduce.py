@@ -127,6 +127,19 @@ def _live_partitions(lake: Lake, partitions: list[dict[str, Any]]) -> list[dict[
     ]
 
 
+def _recorded_data(
+    settings: Settings, lake: Lake, record: dict[str, Any]
+) -> tuple[list[str], dict[date, pd.DataFrame] | None]:
+    """(why the rebuild may differ, the recorded partitions' rows; None when some are gone). The data is the
+    recorded data, or the rebuild stops: only code, libraries and machine can differ. A day whose live rows
+    changed since is still named, with where its recorded rows came from."""
+    frames, gone = recorded_frames(lake, record["partitions"])
+    changed = explain_differences(record, _inputs_now(settings, _live_partitions(lake, record["partitions"])))
+    kept = "; rebuilt from the recorded rows, which the lake keeps"
+    why = gone + [line + kept if line.startswith("changed data") and not gone else line for line in changed]
+    return why, None if gone else frames
+
+
 def _reproduce_tabular(
     settings: Settings, record: dict[str, Any], registered: str, version: str, metrics: dict[str, float], scratch: Path
 ) -> Reproduction:
@@ -134,13 +147,8 @@ def _reproduce_tabular(
 
     config = parse_json(ModelConfig, record["config"], f"the record of {registered} version {version}")
     lake = Lake.at(settings.lake_uri)
-    frames, gone = recorded_frames(lake, record["partitions"])
-    # The data is the recorded data, or the rebuild stops: only code, libraries and machine can differ. A day
-    # whose live rows changed since is still named, with where its recorded rows came from.
-    changed = explain_differences(record, _inputs_now(settings, _live_partitions(lake, record["partitions"])))
-    kept = "; rebuilt from the recorded rows, which the lake keeps"
-    why = gone + [line + kept if line.startswith("changed data") and not gone else line for line in changed]
-    if gone:
+    why, frames = _recorded_data(settings, lake, record)
+    if frames is None:
         return Reproduction(model=registered, version=version, bit_exact=False, why=why, scratch=str(scratch))
     data = split_days(config, frames, date.fromisoformat(record["date"]), record["partitions"])
     result = train_and_evaluate(data, config)
@@ -159,7 +167,8 @@ def _reproduce_tabular(
 def _reproduce_assistant(
     settings: Settings, record: dict[str, Any], registered: str, version: str, metrics: dict[str, float], scratch: Path
 ) -> Reproduction:
-    """Fine-tune again from the recorded config, day's Q&A, index and base model; compare the adapter's weights."""
+    """Fine-tune again from the recorded config, Q&A rows (by content hash), index and base model; compare the
+    adapter's weights."""
     from ml_platform.llm.base import load_base, resolve_base_model
     from ml_platform.llm.examples import training_examples
     from ml_platform.llm.finetune import finetune
@@ -168,9 +177,10 @@ def _reproduce_assistant(
 
     config = parse_json(AssistantConfig, record["config"], f"the record of {registered} version {version}")
     lake, day = Lake.at(settings.lake_uri), date.fromisoformat(record["date"])
-    qa, partition = lake.load(config.tables.qa, day)
-    now = _inputs_now(settings, [partition.as_dict()])
-    why = explain_differences(record, now)
+    why, frames = _recorded_data(settings, lake, record)
+    if frames is None:
+        return Reproduction(model=registered, version=version, bit_exact=False, why=why, scratch=str(scratch))
+    qa = frames[day]
     base = resolve_base_model(config, settings)
     if base.sha256 != record["base_model_sha256"]:
         why.append(

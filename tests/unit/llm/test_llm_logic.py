@@ -139,3 +139,30 @@ def test_the_gpu_profile_changes_only_sizes(monkeypatch) -> None:
     monkeypatch.setenv("ASSISTANT_PROFILE", "no-such-profile")
     with pytest.raises(ConfigError, match="no-such-profile"):
         load_assistant_config()
+
+
+def test_one_row_passes_accumulate_the_whole_batchs_loss_and_gradient() -> None:
+    """`micro_batch_size: 1` holds a fraction of the activations, but trains exactly what a whole-batch pass
+    would: the same loss, the same gradient (to float rounding), padding cut per pass changing nothing."""
+    import numpy as np
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from ml_platform.llm.finetune import _backward, _batch
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(
+        LlamaConfig(vocab_size=40, hidden_size=16, intermediate_size=32, num_hidden_layers=2, num_attention_heads=2)
+    )
+    rows = [(list(range(2, 2 + n)), [-100] * (n - 3) + list(range(5, 8))) for n in (12, 5, 9, 7)]
+    batch = _batch(rows, np.arange(4), 0, 4, pad_id=0)
+
+    def gradient(micro: int) -> tuple[float, list[torch.Tensor]]:
+        model.zero_grad()
+        loss = _backward(model, batch, micro, torch.device("cpu"))
+        return loss, [p.grad.clone() for p in model.parameters()]
+
+    whole_loss, whole = gradient(4)
+    split_loss, split = gradient(1)
+    assert whole_loss == pytest.approx(split_loss, rel=1e-5)
+    assert all(torch.allclose(a, b, atol=1e-6, rtol=1e-4) for a, b in zip(whole, split, strict=True))

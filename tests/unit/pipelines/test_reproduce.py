@@ -1,6 +1,6 @@
 """`reproduce` of a fine-tuned assistant version is a real rebuild every time: a second reproduce into the same
-scratch folder does not resume from the checkpoints the first one left there. A tabular version is rebuilt
-from the rows its record names, by content hash, wherever the lake keeps them now."""
+scratch folder does not resume from the checkpoints the first one left there. A version, tabular or assistant,
+is rebuilt from the rows its record names, by content hash, wherever the lake keeps them now."""
 
 from __future__ import annotations
 
@@ -22,36 +22,61 @@ class FakeStore:
         pass
 
 
-def test_a_second_reproduce_of_an_assistant_starts_from_step_zero(settings, tmp_path, monkeypatch) -> None:
-    started_at: list[int] = []
+def _assistant_world(settings, monkeypatch, calls: list[tuple[pd.DataFrame, int]]) -> dict:
+    """A fine-tuned assistant's record over a real lake's Q&A day; fine-tuning itself is replaced by a recorder
+    of what it was given (what is checked here is what the rebuild feeds it)."""
+    from ml_platform.lake import Lake
+    from ml_platform.provenance import build_record
+
+    day = date(2026, 3, 12)
+    qa = pd.DataFrame({"question": ["How do I reset my router?"], "answer": ["Hold reset for 10 s."]})
+    partition = Lake.at(settings.lake_uri).write("support_qa", day, qa, {"source": "demo"})
 
     def finetune(model, tokenizer, examples, config, prompt, checkpoints, workdir):
-        started_at.append(checkpoints.latest_step())
+        calls.append((examples, checkpoints.latest_step()))  # what it trains on, from which step
         checkpoints.store.put(f"{checkpoints.prefix}/step-000002/state.json", b"{}")  # as a finished run leaves
         return SimpleNamespace(history=[1.0, 0.5], adapter_dir=workdir / "adapter")
 
-    lake = SimpleNamespace(load=lambda table, day: (pd.DataFrame(), SimpleNamespace(as_dict=dict)))
-    monkeypatch.setattr(reproduce.Lake, "at", lambda uri: lake)
-    monkeypatch.setattr(reproduce, "_inputs_now", lambda settings, partitions: {})
-    monkeypatch.setattr(reproduce, "explain_differences", lambda record, now: [])
     monkeypatch.setattr(reproduce, "sha256_files", lambda folder, names: "adapter-sha")
     monkeypatch.setattr("ml_platform.llm.base.resolve_base_model", lambda config, s: SimpleNamespace(sha256="b"))
     monkeypatch.setattr("ml_platform.llm.base.load_base", lambda base: (None, None))
-    monkeypatch.setattr("ml_platform.llm.examples.training_examples", lambda qa, retriever, config: ([], {}))
+    monkeypatch.setattr("ml_platform.llm.examples.training_examples", lambda qa, retriever, config: (qa.copy(), {}))
     monkeypatch.setattr("ml_platform.llm.finetune.finetune", finetune)
     monkeypatch.setattr("ml_platform.retrieval.stores.open_vector_store", lambda uri: FakeStore())
     monkeypatch.setattr("ml_platform.retrieval.index.Retriever", lambda store, name: store)
-    record = {
-        "config": load_assistant_config().model_dump(mode="json"),
-        "date": "2026-03-12",
-        "base_model_sha256": "b",
-        "index_version": "kb_20260312",
-        "model_sha256": "adapter-sha",
-    }
+    return build_record(
+        kind="assistant",
+        model="support_assistant",
+        date=day.isoformat(),
+        config=load_assistant_config().model_dump(mode="json"),
+        config_hash="h",
+        partitions=[partition.as_dict() | {"role": "train"}],
+        seeds={},
+        model_sha256="adapter-sha",
+        root=settings.project_root,
+    ) | {"base_model_sha256": "b", "index_version": "kb_20260312"}
+
+
+def test_a_second_reproduce_of_an_assistant_starts_from_step_zero(settings, tmp_path, monkeypatch) -> None:
+    calls: list[tuple[pd.DataFrame, int]] = []
+    record = _assistant_world(settings, monkeypatch, calls)
     for _ in range(2):
         rebuilt = reproduce._reproduce_assistant(settings, record, "assistant", "1", {}, tmp_path / "scratch")
         assert rebuilt.bit_exact
-    assert started_at == [0, 0], "the second rebuild resumed from the first one's checkpoints"
+    assert [started for _, started in calls] == [0, 0], "the second rebuild resumed from the first one's checkpoints"
+
+
+def test_an_assistant_is_rebuilt_from_its_recorded_qa_rows_not_todays(settings, tmp_path, monkeypatch) -> None:
+    from ml_platform.lake import Lake
+
+    calls: list[tuple[pd.DataFrame, int]] = []
+    record = _assistant_world(settings, monkeypatch, calls)
+    relanded = pd.DataFrame({"question": ["Where is my bill?"], "answer": ["Under Account."]})
+    Lake.at(settings.lake_uri).write("support_qa", date(2026, 3, 12), relanded, {"source": "demo"})
+    rebuilt = reproduce._reproduce_assistant(settings, record, "assistant", "1", {}, tmp_path / "scratch")
+    assert calls[0][0]["question"].tolist() == ["How do I reset my router?"]
+    assert any(line.startswith("changed data: support_qa/dt=2026-03-12") for line in rebuilt.why), rebuilt.why
+    assert any("rebuilt from the recorded rows" in line for line in rebuilt.why), rebuilt.why
 
 
 def _trained_record(settings, config, day) -> tuple[dict, dict[str, float]]:
