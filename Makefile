@@ -28,7 +28,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install models browser airflow-init run test lint format airflow backfill bench clean distributed
+.PHONY: help install models browser airflow-init run test lint format airflow backfill bench clean distributed bench-backfill
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -90,5 +90,8 @@ backfill: airflow-init  ## queue a backfill: make backfill DAG=ingest_daily FROM
 distributed: install  ## CeleryExecutor on PostgreSQL + Redis, MLflow server, S3 (moto): the chain and a 7-day backfill (DATE)
 	$(BIN)/python scripts/distributed.py --date $(DATE) $(DISTRIBUTED_ARGS)
 
-bench: install  ## benchmarks vs the bare libraries, scaling, refresh, view, idle Airflow -> docs/benchmarks.md
+bench: install  ## benchmarks vs the bare libraries, scaling, refresh, LLM, Airflow's cost and idle -> docs/benchmarks.md
 	$(BIN)/python benchmarks/run.py --size $${SIZE:-full} --docs docs/benchmarks.md
+
+bench-backfill: install  ## a 14-day backfill on the embedded defaults, in days per hour (~15 min) -> docs/benchmarks.md
+	$(BIN)/python benchmarks/run.py --size full --sections backfill --docs docs/benchmarks.md

@@ -6,8 +6,9 @@ beside the lanes they made everything slower, 16 minutes for what takes 2 alone;
 core to give them.) pytest-xdist cannot pin modules to lanes here: `--dist loadfile` sends
 the modules with the most tests first (so the one-test, nine-minute distributed run starts last and runs
 alone), and `--dist loadgroup`'s marks do not reach pytest 9's node ids. The lanes are balanced by the seconds
-each module took in a clean CI run (2026-12-01, in brackets, about); a module in no lane is refused, so a new one
-has to be placed.
+each module took in a clean CI run (in brackets, about: 2026-12-01 on a machine running at half yesterday's
+speed, where lane a took 1536 s and lane b 1292 s before the drift timeline moved to b); a module in no lane
+is refused, so a new one has to be placed.
 
 Usage: python scripts/test_lanes.py [pytest options]   (from the repository root; `make test` runs it)
 """
@@ -22,19 +23,19 @@ from pathlib import Path
 FOLDER = Path(__file__).resolve().parents[1] / "tests" / "integration"
 LANES = {
     "a": [
-        "test_distributed.py",  # [322]
-        "test_drift_timeline.py",  # [95]
-        "test_bad_input_matrix.py",  # [78]
-        "test_llm_dags.py",  # [203]
-        "test_alerts_on_failure.py",  # [25]
-        "test_bench_small.py",  # [60: make bench at its small size, so the harness cannot rot]
+        "test_distributed.py",  # [794]
+        "test_llm_dags.py",  # [254]
+        "test_bad_input_matrix.py",  # [150]
+        "test_alerts_on_failure.py",  # [24]
+        "test_bench_small.py",  # [194: make bench at its small size, so the harness cannot rot]
     ],
     "b": [
-        "test_training_dags.py",  # [290, +35 for the browser test of the ML Ops view]
-        "test_fault_matrix.py",  # [150]
-        "test_reproducibility.py",  # [115]
-        "test_finetune_resume.py",  # [100]
-        "test_ingest_dag.py",  # [70]
+        "test_training_dags.py",  # [755, with the browser test of the ML Ops view]
+        "test_fault_matrix.py",  # [193]
+        "test_reproducibility.py",  # [131]
+        "test_ingest_dag.py",  # [120]
+        "test_drift_timeline.py",  # [119]
+        "test_finetune_resume.py",  # [83]
     ],
 }
 
