@@ -91,7 +91,7 @@ distributed: install  ## CeleryExecutor on PostgreSQL + Redis, MLflow server, S3
 	$(BIN)/python scripts/distributed.py --date $(DATE) $(DISTRIBUTED_ARGS)
 
 bench: install  ## benchmarks vs the bare libraries, scaling, refresh, LLM, Airflow's cost and idle -> docs/benchmarks.md
-	$(BIN)/python benchmarks/run.py --size $${SIZE:-full} --docs docs/benchmarks.md
+	$(BIN)/python benchmarks/run.py --size $${SIZE:-full} --docs docs/benchmarks.md $(BENCH_ARGS)
 
 bench-backfill: install  ## a 14-day backfill on the embedded defaults, in days per hour (~15 min) -> docs/benchmarks.md
-	$(BIN)/python benchmarks/run.py --size full --sections backfill --docs docs/benchmarks.md
+	$(BIN)/python benchmarks/run.py --size full --sections backfill --docs docs/benchmarks.md $(BENCH_ARGS)

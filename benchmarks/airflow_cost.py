@@ -62,6 +62,9 @@ def environment(home: Path, port: int) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "30",
         "AIRFLOW__API__PORT": str(port),
+        # In the scratch home: the Makefile's points into .local/airflow, which may not exist (standalone dies).
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "airflow" / "passwords.json"),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",  # tasks call home here
         "LAKE_URI": str(home / "lake"),
         "REPORTS_URI": str(home / "reports"),
@@ -101,11 +104,11 @@ def under_scheduler(env: dict[str, str], timeout: float) -> dict:
     try:
         deadline = time.monotonic() + timeout
         while not _query(database, "select 1 from dag where dag_id = ?", DAG):
-            _wait(deadline, "ingest_daily to be parsed")
+            _wait(deadline, "ingest_daily to be parsed", process)
         unpaused = time.perf_counter()
         subprocess.run([str(BIN / "airflow"), "dags", "unpause", DAG], env=env, capture_output=True, check=True)
         while not _query(database, "select 1 from dag_run where dag_id = ? and state in ('success', 'failed')", DAG):
-            _wait(deadline, "the scheduled ingest_daily run")
+            _wait(deadline, "the scheduled ingest_daily run", process)
         finished = time.perf_counter()
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -143,7 +146,9 @@ def _query(database: Path, sql: str, *args) -> list[tuple]:
             return []
 
 
-def _wait(deadline: float, what: str) -> None:
+def _wait(deadline: float, what: str, standalone: subprocess.Popen) -> None:
+    if standalone.poll() is not None:
+        raise RuntimeError(f"airflow standalone exited ({standalone.returncode}) while waiting for {what}")
     if time.monotonic() > deadline:
         raise TimeoutError(f"gave up waiting for {what}")
     time.sleep(1)

@@ -51,15 +51,15 @@ def run(days: int, timeout: float) -> dict:
             deadline = time.monotonic() + timeout
             marks = ",".join("?" * len(DAGS))
             while len(_query(database, f"select dag_id from dag where dag_id in ({marks})", *DAGS)) < len(DAGS):
-                _wait(deadline, "the DAGs to be parsed")
+                _wait(deadline, "the DAGs to be parsed", standalone)
             started = time.monotonic()
             for dag_id in DAGS:
-                subprocess.run([*airflow, "dags", "unpause", dag_id], env=env, capture_output=True, check=True)
+                _run([*airflow, "dags", "unpause", dag_id], env)
                 if days > 1:
                     span = ["--from-date", first.isoformat(), "--to-date", f"{today - timedelta(days=1)}T23:59:59"]
                     backfill = [*airflow, "backfill", "create", "--dag-id", dag_id, *span, "--max-active-runs", "2"]
-                    subprocess.run(backfill, env=env, capture_output=True, check=True)
-            finished = _wait_for_runs(database, days * len(DAGS), deadline, started)
+                    _run(backfill, env)
+            finished = _wait_for_runs(database, days * len(DAGS), deadline, started, standalone)
         finally:
             os.killpg(standalone.pid, 15)
             standalone.wait(timeout=60)
@@ -77,7 +77,21 @@ def run(days: int, timeout: float) -> dict:
     }
 
 
-def _wait_for_runs(database: Path, expected: int, deadline: float, started: float) -> float:
+def _run(command: list[str], env: dict[str, str], tries: int = 3) -> None:
+    """An airflow CLI call; tried again after a pause (one `backfill create` right after the DAGs were parsed
+    failed once here, unexplained: the next run went through)."""
+    for attempt in range(1, tries + 1):
+        done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, check=False)
+        if not done.returncode:
+            return
+        print(f"  {' '.join(command[1:5])} failed (try {attempt}): {done.stderr[-500:]}", file=sys.stderr)
+        time.sleep(10)
+    raise RuntimeError(f"{' '.join(command[1:5])} failed:\n{done.stdout[-1500:]}\n{done.stderr[-2500:]}")
+
+
+def _wait_for_runs(
+    database: Path, expected: int, deadline: float, started: float, standalone: subprocess.Popen
+) -> float:
     shown = 0.0
     while True:
         counted = _query(database, "select count(*) from dag_run where state in ('success', 'failed')")
@@ -88,7 +102,7 @@ def _wait_for_runs(database: Path, expected: int, deadline: float, started: floa
             shown = now
         if done >= expected:
             return now
-        _wait(deadline, f"{expected} runs")
+        _wait(deadline, f"{expected} runs", standalone)
 
 
 def main() -> None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import sys
 import tempfile
@@ -33,11 +32,9 @@ import time
 from datetime import date
 from pathlib import Path
 
+from peak import peak_rss_mib
+
 DAY = date(2026, 11, 20)
-
-
-def rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _config():
@@ -102,7 +99,7 @@ def finetune(variant: str, data: Path, steps: int) -> dict:
     examples = [Example(**e) for e in _world(data)["examples"]]
     model, tokenizer = _base_model()
     scratch = Path(tempfile.mkdtemp(dir=data))
-    loaded = rss_mib()
+    loaded = peak_rss_mib()
     run = _finetune_ours if variant == "ours" else _finetune_bare
     started = time.perf_counter()
     run(model, tokenizer, examples, config, scratch)
@@ -114,7 +111,7 @@ def finetune(variant: str, data: Path, steps: int) -> dict:
         "tokens_per_s": tokens / seconds,
         "steps": steps,
         "rss_model_loaded_mib": loaded,
-        "peak_rss_mib": rss_mib(),
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 
@@ -179,7 +176,7 @@ def answer(variant: str, data: Path) -> dict:
         "latencies_s": latencies,
         "tokens_out": tokens,
         "generated": generated,
-        "peak_rss_mib": rss_mib(),
+        "peak_rss_mib": peak_rss_mib(),
     }
 
 

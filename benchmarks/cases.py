@@ -15,7 +15,6 @@ import argparse
 import io
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -27,14 +26,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from peak import peak_rss_mib
 
 DAY = date(2026, 11, 20)
 CODEC = "zstd"  # the lake's codec: a baseline with pyarrow's default (snappy) would not be the same work
 Case = Callable[[], object]
-
-
-def rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _frames(data: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -200,13 +196,13 @@ def main() -> None:
     # (a long case: minutes, imports are noise) unless --warmup asks for one.
     if args.repeat > 1 or args.warmup:
         run()
-    after_setup = rss_mib()
+    after_setup = peak_rss_mib()
     seconds = []
     for _ in range(args.repeat):
         started = time.perf_counter()
         run()
         seconds.append(time.perf_counter() - started)
-    json.dump({"seconds": seconds, "peak_rss_mib": rss_mib(), "rss_after_warmup_mib": after_setup}, sys.stdout)
+    json.dump({"seconds": seconds, "peak_rss_mib": peak_rss_mib(), "rss_after_warmup_mib": after_setup}, sys.stdout)
     print()
 
 

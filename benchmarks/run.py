@@ -224,18 +224,11 @@ def airflow_idle(seconds: int = 60) -> dict:
 
     results = {}
     for parallelism in (32, os.cpu_count() or 2):
-        with tempfile.TemporaryDirectory() as home:
-            env = os.environ | {
-                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # standalone runs `airflow`
-                "AIRFLOW_HOME": home,
-                "AIRFLOW__CORE__PARALLELISM": str(parallelism),
-                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
-                "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-                "AIRFLOW__API__PORT": str(_free_port()),
-                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-            }
+        with tempfile.TemporaryDirectory() as scratch:
+            from airflow_cost import environment
+
+            env = environment(Path(scratch), _free_port()) | {"AIRFLOW__CORE__PARALLELISM": str(parallelism)}
+            home = env["AIRFLOW_HOME"]
             binary = str(Path(sys.executable).parent / "airflow")
             subprocess.run([binary, "db", "migrate"], env=env, check=True, capture_output=True)
             process = subprocess.Popen(
@@ -298,6 +291,41 @@ def machine() -> dict:
     }
 
 
+def sections(size: dict, name: str, scratch: Path) -> dict:
+    """Each section's title and how to measure it (full-only sections are left out at the small size)."""
+    rows, days = size["scaling"], 365 if name == "full" else 30
+    found = {
+        "overhead": (
+            f"overhead over the same work done bare ({size['rows']:,} fraud rows a day, {size['repeat']} runs)",
+            lambda: overhead(fraud_days(scratch / "overhead", size["rows"]), size["repeat"]),
+        ),
+        "scaling": ("scaling (fraud validation and training)", lambda: scaling(scratch, rows)),
+        "incremental": (
+            f"incremental index refresh ({size['articles']:,} articles)",
+            lambda: incremental(size["articles"]),
+        ),
+        "llm": (
+            f"LLM ({size['finetune_steps']} fine-tuning steps, {size['questions']} questions)",
+            lambda: llm(scratch / "llm", size["finetune_steps"], size["questions"]),
+        ),
+        "view": ("ML Ops view with a year of daily records", lambda: view_pages(days)),
+        "airflow_cost": ("Airflow's own cost per task (ingest_daily)", airflow_cost),
+        "backfill": (
+            f"a {size['backfill_days']}-day backfill on the embedded defaults (ingest and both trainings)",
+            lambda: backfill(size["backfill_days"]),
+        ),
+        "airflow_idle": ("embedded Airflow at idle", lambda: airflow_idle(60)),
+    }
+    full_only = ("airflow_cost", "airflow_idle")  # standalone starts: minutes each
+    return {k: v for k, v in found.items() if name == "full" or k not in full_only}
+
+
+def backfill(days: int) -> dict:
+    result = child_json("backfill.py", "--days", str(days))
+    print(f"  {result['days_per_hour']:.1f} days per hour", flush=True)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
@@ -310,8 +338,11 @@ def main() -> None:
         default=list(SECTIONS),
         help="rerun these, keep the others",
     )
+    parser.add_argument("--scaling-rows", type=int, nargs="+", help="the scaling section's sizes (default: the size's)")
+    parser.add_argument("--backfill-days", type=int, help="days the backfill section covers (default: 14 at full size)")
     args = parser.parse_args()
-    size = SIZES[args.size]
+    size = SIZES[args.size] | ({"scaling": args.scaling_rows} if args.scaling_rows else {})
+    size["backfill_days"] = args.backfill_days or (14 if args.size == "full" else 2)
     started = time.perf_counter()
     kept = args.out / f"bench-{args.size}.json"
     report = json.loads(kept.read_text()) if set(args.sections) != set(SECTIONS) and kept.exists() else {}
@@ -321,47 +352,36 @@ def main() -> None:
         "machine": machine(),
         "command": f"python benchmarks/run.py --size {args.size}",
     }
+    failed = []
     with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        if "overhead" in args.sections:
-            print(f"overhead over the same work done bare ({size['rows']:,} fraud rows a day, {size['repeat']} runs):")
-            report["overhead"] = overhead(fraud_days(folder / "overhead", size["rows"]), size["repeat"])
-        if "scaling" in args.sections:
-            print("scaling (fraud validation and training):")
-            report["scaling"] = scaling(folder, size["scaling"])
-    if "incremental" in args.sections:
-        print(f"incremental index refresh ({size['articles']:,} articles):")
-        report["incremental"] = incremental(size["articles"])
-    if "llm" in args.sections:
-        print(f"LLM ({size['finetune_steps']} fine-tuning steps, {size['questions']} questions):")
-        with tempfile.TemporaryDirectory() as scratch:
-            report["llm"] = llm(Path(scratch), size["finetune_steps"], size["questions"])
-    if "view" in args.sections:
-        print("ML Ops view with a year of daily records:")
-        report["view"] = view_pages(365 if args.size == "full" else 30)
-    if "airflow_cost" in args.sections and args.size == "full":  # a standalone start and a DAG run four ways
-        print("Airflow's own cost per task (ingest_daily):")
-        report["airflow_cost"] = airflow_cost()
-    if "backfill" in args.sections:
-        print("a 14-day backfill on the embedded defaults (ingest and both trainings):")
-        report["backfill"] = child_json("backfill.py", "--days", "14" if args.size == "full" else "2")
-        print(f"  {report['backfill']['days_per_hour']:.1f} days per hour", flush=True)
-    if "airflow_idle" in args.sections and args.size == "full":  # two standalone starts: minutes
-        print("embedded Airflow at idle:")
-        report["airflow_idle"] = airflow_idle(60)
+        for name, (title, measure) in sections(size, args.size, Path(scratch)).items():
+            if name not in args.sections:
+                continue
+            print(f"{title}:", flush=True)
+            try:
+                report[name] = measure()
+            except Exception as error:  # one section's failure must not lose the others' figures
+                print(f"  FAILED: {error}", flush=True)
+                failed.append(name)
+            write(report, args, started)
+    if failed:
+        raise SystemExit(f"sections failed: {', '.join(failed)} (the others are written)")
+
+
+def write(report: dict, args: argparse.Namespace, started: float) -> None:
+    """The JSON and the page, after every section: a later failure or Ctrl-C keeps what was measured."""
+    from report_page import page
+
     earlier = report.get("elapsed_s")
     report["elapsed_s"] = earlier if isinstance(earlier, dict) else ({"everything": earlier} if earlier else {})
     report["elapsed_s"][" ".join(args.sections)] = time.perf_counter() - started
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"bench-{args.size}.json").write_text(json.dumps(report, indent=2))
-    from report_page import page
-
     markdown = page(report)
     (args.out / f"bench-{args.size}.md").write_text(markdown)
     if args.docs:
         args.docs.write_text(markdown)
-    minutes = (time.perf_counter() - started) / 60
-    print(f"\nwritten to {args.out}/bench-{args.size}.json and .md ({minutes:.1f} min)")
+    print(f"  written to {args.out}/bench-{args.size}.json and .md ({(time.perf_counter() - started) / 60:.1f} min)")
 
 
 if __name__ == "__main__":
