@@ -137,19 +137,14 @@ def _batches(tokenizer, examples, config) -> list:
 
 def _finetune_bare(model, tokenizer, examples, config, scratch: Path) -> None:
     import torch
-    from peft import LoraConfig, get_peft_model
+    from peft import get_peft_model
+
+    from ml_platform.llm.finetune import lora_config
 
     tuning = config.finetune
     batches = _batches(tokenizer, examples, config)  # inside the timer: ours encodes inside its call too
     torch.manual_seed(tuning.seed)
-    lora = LoraConfig(
-        r=tuning.lora.r,
-        lora_alpha=tuning.lora.alpha,
-        lora_dropout=tuning.lora.dropout,
-        target_modules=list(tuning.lora.target_modules),
-        task_type="CAUSAL_LM",
-    )
-    peft_model = get_peft_model(model, lora)
+    peft_model = get_peft_model(model, lora_config(tuning))
     optimizer = torch.optim.AdamW([p for p in peft_model.parameters() if p.requires_grad], lr=tuning.learning_rate)
     peft_model.train()
     for ids, labels, mask in batches:

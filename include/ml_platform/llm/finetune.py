@@ -147,6 +147,19 @@ def _lr_at(step: int, config: Finetune) -> float:
     return config.learning_rate * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+def lora_config(config: Finetune):
+    """PEFT's LoraConfig for the config's adapter (shared with the benchmark's bare loop)."""
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=config.lora.r,
+        lora_alpha=config.lora.alpha,
+        lora_dropout=config.lora.dropout,
+        target_modules=list(config.lora.target_modules),
+        task_type="CAUSAL_LM",
+    )
+
+
 def finetune(
     model,
     tokenizer,
@@ -158,18 +171,12 @@ def finetune(
 ) -> FinetuneResult:
     """Train a LoRA adapter on `examples`; returns where the final adapter was saved."""
     import torch
-    from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
+    from peft import get_peft_model, set_peft_model_state_dict
     from safetensors.torch import load_file
 
     if not examples:
         raise NoTrainingData("no training examples: the day's Q&A pairs are empty or all blocked by the guardrails")
-    lora = LoraConfig(
-        r=config.lora.r,
-        lora_alpha=config.lora.alpha,
-        lora_dropout=config.lora.dropout,
-        target_modules=list(config.lora.target_modules),
-        task_type="CAUSAL_LM",
-    )
+    lora = lora_config(config)
     # Kernels with a deterministic variant use it (on the CPU nearly all are); any other warns, never fails.
     torch.use_deterministic_algorithms(True, warn_only=True)
     # LoRA's A matrices start random: seeded, so the same examples and config give the same adapter.
