@@ -90,10 +90,9 @@ def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
     return time.perf_counter() - started, done.stdout
 
 
-def under_scheduler(env: dict[str, str], timeout: float) -> dict:
-    """Unpause ingest_daily in a running standalone; the run that creates is measured from its rows."""
-    database = Path(env["AIRFLOW_HOME"]) / "airflow.db"
-    process = subprocess.Popen(
+def start_standalone(env: dict[str, str]) -> subprocess.Popen:
+    """`airflow standalone` in its own process group (stop it with os.killpg), output discarded."""
+    return subprocess.Popen(
         [str(BIN / "airflow"), "standalone"],
         env=env,
         cwd=REPO,
@@ -101,6 +100,12 @@ def under_scheduler(env: dict[str, str], timeout: float) -> dict:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def under_scheduler(env: dict[str, str], timeout: float) -> dict:
+    """Unpause ingest_daily in a running standalone; the run that creates is measured from its rows."""
+    database = Path(env["AIRFLOW_HOME"]) / "airflow.db"
+    process = start_standalone(env)
     try:
         deadline = time.monotonic() + timeout
         while not _query(database, "select 1 from dag where dag_id = ?", DAG):

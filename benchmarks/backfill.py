@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from airflow_cost import BIN, REPO, _free_port, _query, _wait, environment
+from airflow_cost import BIN, REPO, _free_port, _query, _wait, environment, start_standalone
 
 DAGS = ("ingest_daily", "churn_training", "fraud_training")
 HISTORY_DAYS = 12  # the trainings read the ten days before a date; two spare
@@ -39,14 +39,7 @@ def run(days: int, timeout: float) -> dict:
         subprocess.run(load, env=env, cwd=REPO, capture_output=True, check=True)
         history = ["demo-data", "--end", today.isoformat(), "--days", str(days + HISTORY_DAYS)]
         subprocess.run([str(BIN / "ml-platform"), *history], env=env, cwd=REPO, capture_output=True, check=True)
-        standalone = subprocess.Popen(
-            [*airflow, "standalone"],
-            env=env,
-            cwd=REPO,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        standalone = start_standalone(env)
         try:
             deadline = time.monotonic() + timeout
             marks = ",".join("?" * len(DAGS))
